@@ -1,0 +1,26 @@
+/**
+ * The tensor backend: tfjs-core on the wasm backend (XNNPACK + SIMD), chosen and measured in
+ * ARCHITECTURE.md (tfjs-node cannot install offline; the pure-JS cpu backend is ~30x slower).
+ * Every module that makes tensors awaits `ready()` once before its first op.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+
+let pending: Promise<void> | undefined;
+
+export type BackendName = 'wasm' | 'cpu';
+
+/** Initialise the backend (idempotent). `MUSICBERT_BACKEND=cpu` forces the pure-JS backend for debugging. */
+export function ready(name: BackendName = (process.env.MUSICBERT_BACKEND as BackendName) || 'wasm'): Promise<void> {
+  if (!pending) {
+    pending = (async () => {
+      const ok = await tf.setBackend(name);
+      if (!ok) throw new Error(`could not initialise the tfjs "${name}" backend`);
+      await tf.ready();
+    })();
+  }
+  return pending;
+}
+
+export { tf };
