@@ -4,3 +4,4 @@ export { Rng, seedFrom } from './util/rng.js';
 export { Progress, type ProgressOptions } from './util/progress.js';
 export { encodeSafetensors, decodeSafetensors, saveSafetensors, loadSafetensors, type TensorMap, type NamedArray } from './util/safetensors.js';
 export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './util/atomic.js';
+export { encodeWav, type WavFormat } from './audio/wavWrite.js';
