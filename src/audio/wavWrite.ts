@@ -4,20 +4,17 @@
  */
 export type WavFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32' | 'float64';
 
-/** Encode channels (each a Float32Array of equal length, samples in [-1, 1]) as a WAV file. */
-export function encodeWav(channels: Float32Array[], sampleRate: number, format: WavFormat = 'pcm16'): Uint8Array {
-  const nCh = channels.length;
-  const n = nCh > 0 ? (channels[0] as Float32Array).length : 0;
+/** The 44-byte header of a WAV file holding `frames` sample frames (for writing long files in pieces). */
+export function wavHeader(nCh: number, sampleRate: number, format: WavFormat, frames: number): Uint8Array {
   const bits = { pcm8: 8, pcm16: 16, pcm24: 24, pcm32: 32, float32: 32, float64: 64 }[format];
   const isFloat = format === 'float32' || format === 'float64';
   const bytesPer = bits / 8;
-  const dataBytes = n * nCh * bytesPer;
-  const header = 44;
-  const out = new Uint8Array(header + dataBytes + (dataBytes % 2));
+  const dataBytes = frames * nCh * bytesPer;
+  const out = new Uint8Array(44);
   const v = new DataView(out.buffer);
   const ascii = (off: number, s: string) => { for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i); };
   ascii(0, 'RIFF');
-  v.setUint32(4, out.length - 8, true);
+  v.setUint32(4, 36 + dataBytes + (dataBytes % 2), true);
   ascii(8, 'WAVE');
   ascii(12, 'fmt ');
   v.setUint32(16, 16, true);
@@ -29,6 +26,19 @@ export function encodeWav(channels: Float32Array[], sampleRate: number, format: 
   v.setUint16(34, bits, true);
   ascii(36, 'data');
   v.setUint32(40, dataBytes, true);
+  return out;
+}
+
+/** Encode channels (each a Float32Array of equal length, samples in [-1, 1]) as a WAV file. */
+export function encodeWav(channels: Float32Array[], sampleRate: number, format: WavFormat = 'pcm16'): Uint8Array {
+  const nCh = channels.length;
+  const n = nCh > 0 ? (channels[0] as Float32Array).length : 0;
+  const bytesPer = { pcm8: 1, pcm16: 2, pcm24: 3, pcm32: 4, float32: 4, float64: 8 }[format];
+  const dataBytes = n * nCh * bytesPer;
+  const header = 44;
+  const out = new Uint8Array(header + dataBytes + (dataBytes % 2));
+  const v = new DataView(out.buffer);
+  out.set(wavHeader(nCh, sampleRate, format, n));
   let off = header;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < nCh; c++) {

@@ -1,0 +1,249 @@
+/**
+ * Decoding from a path or bytes, whole or block by block: WAV in-house (wavRead.ts), MP3, FLAC and
+ * Ogg Vorbis through audio-decode. Every failure becomes AudioDecodeError / InvalidAudioError
+ * naming the file, and decoded audio is always validated: integer rate in range, at least one
+ * channel, equal channel lengths, finite samples.
+ */
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { decodeChunked } from 'audio-decode';
+import { AudioDecodeError, InvalidAudioError } from '../util/errors.js';
+import { FORMAT_NAMES, parseWavHeader, sniffFormat, type AudioFormat, type WavHeader } from './formats.js';
+import { checkFinite, validateChannelCount, validateSampleRate } from './validate.js';
+import { convertWavFrames } from './wavRead.js';
+
+export interface DecodedAudio {
+  channels: Float32Array[];
+  sampleRate: number;
+}
+
+/** Bytes read to identify a file and check its WAV header before streaming it. */
+const HEAD_BYTES = 1 << 16;
+const MAX_HEAD_BYTES = 1 << 22;
+/** Bytes per read when streaming a file. */
+const STREAM_CHUNK_BYTES = 1 << 16;
+
+function ioError(err: unknown, source: string): AudioDecodeError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not an audio file' : `cannot read file (${(err as Error).message})`;
+  return new AudioDecodeError(why, source, { cause: err });
+}
+
+function decoderError(err: unknown, format: AudioFormat, source: string): AudioDecodeError {
+  const msg = err instanceof Error ? err.message : String(err);
+  return new AudioDecodeError(`${FORMAT_NAMES[format]} decoder failed: ${msg} (corrupt or truncated file?)`, source, { cause: err });
+}
+
+function nothingDecoded(format: AudioFormat, source: string): AudioDecodeError {
+  return new AudioDecodeError(`no audio could be decoded from this ${FORMAT_NAMES[format]} file (corrupt or truncated?)`, source);
+}
+
+/** Check one decoded block; `offset` is its first sample's index in the whole stream. */
+function validateBlock(channels: Float32Array[], sampleRate: number, offset: number, source: string): void {
+  validateChannelCount(channels.length, source);
+  validateSampleRate(sampleRate, source);
+  const n = (channels[0] as Float32Array).length;
+  for (const [c, ch] of channels.entries()) {
+    if (ch.length !== n) throw new InvalidAudioError(`channel ${c} has ${ch.length} samples, channel 0 has ${n}`, source);
+    checkFinite(ch, c, offset, sampleRate, source);
+  }
+}
+
+/** Whole sample frames of WAV data available in a file of `fileBytes` (a short data chunk is read as far as it goes). */
+export function wavFramesAvailable(hdr: WavHeader, fileBytes: number): number {
+  const inFile = Math.max(0, Math.floor((fileBytes - hdr.dataOffset) / hdr.blockAlign));
+  return hdr.frames === undefined ? inFile : Math.min(hdr.frames, inFile);
+}
+
+/** Decode a whole file (path) or buffer into channels at the source rate. */
+export async function decodeAudio(input: string | Uint8Array, source?: string): Promise<DecodedAudio> {
+  const src = source ?? (typeof input === 'string' ? input : '<bytes>');
+  let bytes: Uint8Array;
+  if (typeof input === 'string') {
+    try {
+      bytes = await readFile(input);
+    } catch (err) {
+      throw ioError(err, src);
+    }
+  } else {
+    bytes = input;
+  }
+  const format = sniffFormat(bytes, src);
+  if (format === 'wav') {
+    const hdr = parseWavHeader(bytes, src);
+    const frames = wavFramesAvailable(hdr, bytes.length);
+    const channels = Array.from({ length: hdr.channels }, () => new Float32Array(frames));
+    convertWavFrames(bytes.subarray(hdr.dataOffset), hdr, frames, channels, 0);
+    validateBlock(channels, hdr.sampleRate, 0, src);
+    return { channels, sampleRate: hdr.sampleRate };
+  }
+  // The same chunked decoder the streaming path uses, fed one chunk, so both see identical samples.
+  const blocks: DecodedBlock[] = [];
+  for await (const b of compressedBlocks(oneChunk(bytes), format, src)) blocks.push(b);
+  return concatBlocks(blocks);
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * Join decoded blocks. MP3 decoding reports a mono source as one channel until two channels
+ * actually differ, so early blocks can have fewer channels: they are repeated, as audio-decode does.
+ */
+function concatBlocks(blocks: DecodedBlock[]): DecodedAudio {
+  const nCh = Math.max(...blocks.map((b) => b.channels.length));
+  const total = blocks.reduce((n, b) => n + (b.channels[0] as Float32Array).length, 0);
+  const channels = Array.from({ length: nCh }, () => new Float32Array(total));
+  for (const b of blocks) {
+    for (let c = 0; c < nCh; c++) (channels[c] as Float32Array).set(b.channels[c % b.channels.length] as Float32Array, b.offset);
+  }
+  return { channels, sampleRate: (blocks[0] as DecodedBlock).sampleRate };
+}
+
+/** What a streamed file is, known before its audio is decoded. */
+export interface StreamInfo {
+  format: AudioFormat;
+  /** From the WAV header; other formats learn rate and channels from their first decoded block. */
+  wav: WavHeader | undefined;
+  fileBytes: number;
+}
+
+async function openFile(path: string): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw ioError(err, path);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new AudioDecodeError('not a regular file', path);
+  }
+  return { fh, size: st.size };
+}
+
+/** Identify a file from its first bytes (more of them when a WAV header is long). */
+export async function probeFile(path: string): Promise<StreamInfo> {
+  const { fh, size } = await openFile(path);
+  try {
+    let want = Math.min(size, HEAD_BYTES);
+    for (;;) {
+      const head = new Uint8Array(want);
+      const { bytesRead } = await fh.read(head, 0, want, 0);
+      const bytes = head.subarray(0, bytesRead);
+      const format = sniffFormat(bytes, path);
+      if (format !== 'wav') return { format, wav: undefined, fileBytes: size };
+      try {
+        return { format, wav: parseWavHeader(bytes, path), fileBytes: size };
+      } catch (err) {
+        // Metadata chunks can push the data chunk past the first read: look further before giving up.
+        const grow = err instanceof AudioDecodeError && /truncated/.test(err.message) && bytesRead < size && want < MAX_HEAD_BYTES;
+        if (!grow) throw err;
+        want = Math.min(size, MAX_HEAD_BYTES, want * 8);
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** One decoded block: `offset` is the index of its first sample in the whole stream. */
+export interface DecodedBlock {
+  channels: Float32Array[];
+  sampleRate: number;
+  offset: number;
+}
+
+/**
+ * Decode a file block by block (~64 KB of input each), validated, never holding the whole file.
+ * The channel arrays of a block may be reused for the next one: consume them before iterating on.
+ */
+export async function* decodeFileBlocks(path: string, info: StreamInfo): AsyncGenerator<DecodedBlock> {
+  if (info.wav) yield* wavBlocks(path, info.wav, info.fileBytes);
+  else yield* compressedBlocks(fileChunks(path), info.format, path);
+}
+
+async function* wavBlocks(path: string, hdr: WavHeader, fileBytes: number): AsyncGenerator<DecodedBlock> {
+  const total = wavFramesAvailable(hdr, fileBytes);
+  if (total === 0) return;
+  const perRead = Math.max(1, Math.floor(STREAM_CHUNK_BYTES / hdr.blockAlign));
+  const buf = new Uint8Array(perRead * hdr.blockAlign);
+  const chans = Array.from({ length: hdr.channels }, () => new Float32Array(perRead));
+  const { fh } = await openFile(path);
+  try {
+    for (let done = 0; done < total; ) {
+      const frames = Math.min(perRead, total - done);
+      const want = frames * hdr.blockAlign;
+      let got = 0;
+      while (got < want) {
+        let r: { bytesRead: number };
+        try {
+          r = await fh.read(buf, got, want - got, hdr.dataOffset + done * hdr.blockAlign + got);
+        } catch (err) {
+          throw ioError(err, path);
+        }
+        if (r.bytesRead === 0) throw new AudioDecodeError(`file shrank while being read (at byte ${hdr.dataOffset + done * hdr.blockAlign + got})`, path);
+        got += r.bytesRead;
+      }
+      convertWavFrames(buf, hdr, frames, chans, 0);
+      const view = frames === perRead ? chans : chans.map((c) => c.subarray(0, frames));
+      validateBlock(view, hdr.sampleRate, done, path);
+      yield { channels: view, sampleRate: hdr.sampleRate, offset: done };
+      done += frames;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The file in fresh, unpooled 64 KB reads (audio-decode's decoders keep references to them). */
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const { fh, size } = await openFile(path);
+  try {
+    for (let pos = 0; pos < size; ) {
+      const chunk = new Uint8Array(Math.min(STREAM_CHUNK_BYTES, size - pos));
+      let r: { bytesRead: number };
+      try {
+        r = await fh.read(chunk, 0, chunk.length, pos);
+      } catch (err) {
+        throw ioError(err, path);
+      }
+      if (r.bytesRead === 0) break;
+      pos += r.bytesRead;
+      yield r.bytesRead === chunk.length ? chunk : chunk.subarray(0, r.bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* compressedBlocks(input: AsyncIterable<Uint8Array>, format: AudioFormat, path: string): AsyncGenerator<DecodedBlock> {
+  let offset = 0;
+  let rate: number | undefined;
+  const it = decodeChunked(input, format)[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let r: IteratorResult<{ channelData: Float32Array[]; sampleRate: number }>;
+      try {
+        r = await it.next();
+      } catch (err) {
+        if (err instanceof AudioDecodeError) throw err;
+        throw decoderError(err, format, path);
+      }
+      if (r.done) break;
+      const { channelData, sampleRate } = r.value;
+      if (channelData.length === 0 || (channelData[0] as Float32Array).length === 0) continue;
+      if (rate !== undefined && sampleRate !== rate) {
+        throw new InvalidAudioError(`sample rate changes mid-stream (${rate} Hz, then ${sampleRate} Hz at sample ${offset})`, path);
+      }
+      rate = sampleRate;
+      validateBlock(channelData, sampleRate, offset, path);
+      yield { channels: channelData, sampleRate, offset };
+      offset += (channelData[0] as Float32Array).length;
+    }
+  } finally {
+    await it.return?.(undefined);
+  }
+  if (offset === 0) throw nothingDecoded(format, path);
+}
