@@ -1,3 +1,9 @@
+import { sklearnParity } from './sklearnParity.js';
+import { frontendBenchmark } from './frontend.js';
+import { transformerStepBenchmark } from './transformerStep.js';
+import { synthBenchmark } from './synth.js';
+import { searchBenchmark } from './search.js';
+
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
 export interface Benchmark {
   name: string;
@@ -6,4 +12,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark];

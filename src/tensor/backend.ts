@@ -4,6 +4,9 @@
  * Every module that makes tensors awaits `ready()` once before its first op.
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle registers no gradient functions; the umbrella package's bundle registers
+// them (and the cpu backend) into the same process-wide registry tfjs-core's engine reads.
+import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 

@@ -61,3 +61,10 @@ export class UsageError extends MusicBertError {
     super('USAGE', message, undefined, options);
   }
 }
+
+/** A file or directory the toolkit manages (e.g. a vector store) is missing, corrupt or mismatched. */
+export class IoError extends MusicBertError {
+  constructor(message: string, source?: string, options?: { cause?: unknown }) {
+    super('IO', message, source, options);
+  }
+}

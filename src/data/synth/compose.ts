@@ -450,11 +450,15 @@ export function compose(p: TrackParams, seconds: number, rng: Rng): Score {
     events
       .map((e) => ({ ...e, t: Math.max(0, e.t + rng.normal(0, jitter)), vel: Math.min(1, Math.max(0.05, e.vel * (1 + rng.normal(0, 0.15 * p.humanize)))) }))
       .filter((e) => e.t < seconds);
+  // Articulation scales how much of each written note is held: legato slightly overlaps the next
+  // note, staccato keeps about a third. Pads always sustain.
+  const held = 1.1 - 0.75 * p.articulation;
   const parts = p.parts.map((part) => {
     let notes: NoteEvent[];
     if (part.role === 'bass') notes = bassLine(ctx, part);
     else if (part.role === 'lead') notes = leadLine(ctx, part);
     else notes = chordPart(ctx, part);
+    if (part.role !== 'pad') for (const e of notes) e.dur = Math.max(0.03, e.dur * held);
     return { part, notes: humanize(notes) };
   });
   return { parts, drums: humanize(drumPart(ctx)) };

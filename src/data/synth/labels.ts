@@ -2,7 +2,8 @@
  * Labels derived from a track's parameters: continuous valence/arousal (as in the Deezer mood
  * dataset, standardised) and multi-label concept tags. The mood model follows the usual findings
  * of music-emotion research: arousal rises with tempo, density, loudness, brightness and
- * distortion; valence with major mode and consonant harmony, falling with distortion. Noise stands
+ * distortion; valence with major mode, consonant harmony, high register and detached (staccato)
+ * playing, falling with distortion and a wet, distant mix. Noise stands
  * in for listener disagreement, so the targets are learnable but not a deterministic function.
  */
 import type { Rng } from '../../util/rng.js';
@@ -64,10 +65,16 @@ const QUALITY_COLOUR: Readonly<Record<string, number>> = {
   min: -0.5, m7: -0.3, m9: -0.2, dim: -1, m7b5: -0.9, '5': 0,
 };
 
-function harmonicColour(p: TrackParams): number {
+export function harmonicColour(progression: readonly string[]): number {
   let s = 0;
-  for (const sym of p.progression) s += QUALITY_COLOUR[parseChord(sym).quality] ?? 0;
-  return s / Math.max(1, p.progression.length);
+  for (const sym of progression) s += QUALITY_COLOUR[parseChord(sym).quality] ?? 0;
+  return s / Math.max(1, progression.length);
+}
+
+/** Mean register shift of the melodic (non-bass) parts, in octaves. */
+export function registerOctaves(p: TrackParams): number {
+  const melodic = p.parts.filter((q) => q.role !== 'bass');
+  return melodic.reduce((a, q) => a + q.octave, 0) / Math.max(1, melodic.length) / 12;
 }
 
 /** Unstandardised valence and arousal; `rng` supplies the listener noise. */
@@ -75,12 +82,16 @@ export function rawMood(p: TrackParams, rng: Rng): { valence: number; arousal: n
   const tempoZ = (perceivedBpm(p) - 115) / 35;
   const loud = (p.mix.loudnessDb + 16) / 4;
   const meanBright = p.parts.reduce((a, q) => a + q.timbre.brightness, 0) / Math.max(1, p.parts.length) - 0.5;
-  const bright = 0.6 * p.mix.tilt + meanBright + (Math.min(p.mix.lowpassHz, 11000) - 8000) / 6000;
+  // A band limit is only heard below the top of the hearing model's range (7.5 kHz, where the
+  // VGGish front end stops); above that it changes nothing a 16 kHz file can carry.
+  const bright = 0.6 * p.mix.tilt + meanBright + (Math.min(p.mix.lowpassHz, 7500) - 6000) / 3000;
   const dist = maxDrive(p);
   const drums = p.drums ? 1 : 0;
   const major = isMajorMode(p.mode) ? 1 : -1;
-  const arousal = 0.9 * tempoZ + 2 * (p.density - 0.5) + 0.5 * loud + 0.35 * bright + 1.1 * dist + 0.4 * drums - 0.6 * (p.mix.reverb - 0.3) + rng.normal(0, 0.35);
-  const valence = 0.9 * major + 0.6 * harmonicColour(p) + 0.3 * tempoZ + 0.3 * bright - 0.9 * dist + 0.4 * p.swing + 0.3 * (p.density - 0.5) + rng.normal(0, 0.4);
+  const staccato = p.articulation - 0.5;
+  const arousal = 0.9 * tempoZ + 2 * (p.density - 0.5) + 0.5 * loud + 0.35 * bright + 1.1 * dist + 0.4 * drums - 0.6 * (p.mix.reverb - 0.3) + 0.3 * staccato + rng.normal(0, 0.35);
+  const valence = 0.6 * major + 0.4 * harmonicColour(p.progression) + 0.25 * tempoZ + 0.45 * bright - 0.9 * dist + 1.5 * registerOctaves(p) + 0.5 * staccato
+    + 0.3 * p.swing + 0.2 * (p.density - 0.5) - 0.5 * (p.mix.reverb - 0.3) + rng.normal(0, 0.35);
   return { valence, arousal };
 }
 

@@ -104,6 +104,8 @@ export interface TrackParams {
   startBar: number;
   /** 0..1: how busy the parts are. */
   density: number;
+  /** 0 legato (notes held into the next) .. 1 staccato (short, detached notes). */
+  articulation: number;
   /** Timing and velocity looseness, 0..1. */
   humanize: number;
   drums: DrumParams | null;

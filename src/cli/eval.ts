@@ -1,0 +1,110 @@
+/** `musicbert eval`: the Table-1 evaluation (representations → SVM probes → report). */
+import { evaluate, type EvalProgress } from '../eval/index.js';
+import { TASK_TITLES, renderMarkdown } from '../eval/report.js';
+import { REP_NAMES, isRepName, type RepName, type SplitMode } from '../eval/types.js';
+import { UsageError } from '../util/errors.js';
+import { Progress } from '../util/progress.js';
+import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+
+const SPLITS: readonly SplitMode[] = ['ff', 'random', 'cv10'];
+
+const usage = `usage: musicbert eval --data DIR --out DIR [--reps ${REP_NAMES.slice(0, 3).join(',')},...] [--seeds 3]
+                     [--split ff|random|cv10] [--train-data DIR] [--cache DIR] [--quick] [--json] [--quiet]
+
+Table 1: probe frozen representations of every track in --data with SVMs (genre accuracy) and
+epsilon-SVRs (valence / arousal r²). Kernel and C are chosen by 5-fold cross-validation inside
+the training data; features are standardised with training statistics only.
+
+  --reps LIST    rows to compute, comma-separated (default all): ${REP_NAMES.join(', ')}
+  --seeds N      training runs per learned row, reported as mean ± std (default 3)
+  --split MODE   ff: the corpus' own train/valid/test split (the fault-filtered GTZAN split when
+                 the corpus has one); random: a seeded 80/20 split; cv10: 10-fold cross-validation
+  --train-data D corpus the learned representations train on (default: --data minus held-out tracks)
+  --cache DIR    feature and model cache (default OUT/cache); re-runs reuse it
+  --quick        short training and a small probe grid (smoke test, not for reporting)
+  --json         print the whole table as JSON on stdout
+Writes OUT/table1.json, OUT/table1.md and OUT/table1.svg. Progress goes to stderr unless --quiet.`;
+
+export function parseReps(text: string | undefined): RepName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new UsageError('--reps is empty');
+  for (const n of names) if (!isRepName(n)) throw new UsageError(`--reps: unknown representation "${n}" (known: ${REP_NAMES.join(', ')})`);
+  return [...new Set(names)] as RepName[];
+}
+
+/** One progress bar per (row, seed, stage) on stderr; shared with the main job. */
+export function evalProgressPrinter(quiet: boolean): { onProgress: (p: EvalProgress) => void; finish: () => void } {
+  let current: { key: string; bar: Progress } | undefined;
+  return {
+    onProgress(p) {
+      const key = `${p.rep} seed ${p.seed} ${p.stage}`;
+      if (current?.key !== key) {
+        current?.bar.finish();
+        current = { key, bar: new Progress({ label: key, total: p.total, quiet }) };
+      }
+      current.bar.set(p.done, p.info);
+    },
+    finish() {
+      current?.bar.finish();
+    },
+  };
+}
+
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'Table 1: probe representations for genre, valence and arousal; write table1.{md,json,svg}',
+  usage,
+  async run(argv) {
+    const args = parseCommandArgs(
+      argv,
+      {
+        data: { type: 'string' },
+        out: { type: 'string' },
+        reps: { type: 'string' },
+        seeds: { type: 'string' },
+        split: { type: 'string' },
+        'train-data': { type: 'string' },
+        cache: { type: 'string' },
+        quick: { type: 'boolean' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+      },
+      usage,
+    );
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
+    const data = stringOption(args, 'data');
+    const out = stringOption(args, 'out');
+    if (!data || !out) throw new UsageError(`--data DIR and --out DIR are required\n\n${usage}`);
+    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', 3);
+    if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${seeds}`);
+    const split = (stringOption(args, 'split') ?? 'ff') as SplitMode;
+    if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got "${split}"`);
+    const reps = parseReps(stringOption(args, 'reps'));
+    const quiet = args.values.quiet === true;
+
+    const progress = evalProgressPrinter(quiet);
+    const onProgress = progress.onProgress;
+    const trainData = stringOption(args, 'train-data');
+    const cacheDir = stringOption(args, 'cache');
+    const table = await evaluate({
+      data,
+      out,
+      seeds,
+      split,
+      quick: args.values.quick === true,
+      onProgress,
+      verbose: !quiet,
+      ...(reps ? { reps } : {}),
+      ...(trainData ? { trainData } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
+    });
+    progress.finish();
+    if (args.values.json) process.stdout.write(JSON.stringify(table, null, 2) + '\n');
+    else {
+      process.stdout.write(renderMarkdown(table));
+      process.stdout.write(`\nwrote ${out}/table1.md, table1.json, table1.svg (${table.tasks.map((t) => TASK_TITLES[t]).join(', ')})\n`);
+    }
+    return 0;
+  },
+};

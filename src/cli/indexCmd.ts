@@ -1,0 +1,58 @@
+/** `musicbert index`: embed a catalogue into a vector store, resumably. */
+import { indexCatalogue, type IndexReport } from '../search/indexer.js';
+import { JointSpace } from '../search/jointSpace.js';
+import { UsageError } from '../util/errors.js';
+import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+
+const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
+
+Embeds every track of --input (a corpus directory, or any folder of audio files, searched
+recursively) with the model and stores vectors and metadata (id, path, genre/tags when known,
+duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
+each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
+not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
+store holds 20000 tracks or more.`;
+
+function summary(r: IndexReport): string {
+  const lines = [
+    `${r.source} of ${r.total} tracks: ${r.added} added, ${r.skipped} already indexed, ${r.failed.length} failed; store holds ${r.stored}`,
+    `${r.seconds.toFixed(1)} s, ${r.tracksPerSecond.toFixed(2)} tracks/s${r.annBuilt ? ', approximate index built' : ''}`,
+  ];
+  for (const f of r.failed.slice(0, 10)) lines.push(`  failed ${f.id}: ${f.problem}`);
+  if (r.failed.length > 10) lines.push(`  … and ${r.failed.length - 10} more (see --json)`);
+  return lines.join('\n');
+}
+
+export const indexCommand: Command = {
+  name: 'index',
+  summary: 'embed a catalogue (corpus or folder of audio) into a vector store, resumably',
+  usage: USAGE,
+  async run(argv) {
+    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const model = stringOption(a, 'model');
+    const input = stringOption(a, 'input');
+    const db = stringOption(a, 'db');
+    if (!model || !input || !db) throw new UsageError(`--model, --input and --db are required\n\n${USAGE}`);
+    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n\n${USAGE}`);
+    const batch = numberOption(stringOption(a, 'batch'), 'batch', 8);
+    const ann = stringOption(a, 'ann') ?? 'auto';
+    if (ann !== 'auto' && ann !== 'on' && ann !== 'off') throw new UsageError(`--ann must be auto, on or off (got "${ann}")`);
+    const space = await JointSpace.load(model);
+    // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (stop.signal.aborted) process.exit(130);
+      process.stderr.write('\nstopping after this batch (Ctrl-C again to quit now)\n');
+      stop.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      process.stdout.write((a.values.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
+      return r.interrupted ? 130 : 0;
+    } finally {
+      process.off('SIGINT', onSigint);
+      space.dispose();
+    }
+  },
+};

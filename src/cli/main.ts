@@ -1,0 +1,98 @@
+/**
+ * `musicbert main` (what `npm start` runs): the whole experiment on the built-in data. Generate the
+ * corpus, pre-train every learned representation, probe all Table-1 rows, write and print the
+ * report. Every stage caches under --out, so a re-run (or a run after an interruption) reuses the
+ * corpus, the checkpoints and the features it already has.
+ */
+import { join, resolve } from 'node:path';
+import { synthesizeCorpus } from '../data/synth/index.js';
+import { evaluate } from '../eval/index.js';
+import { renderMarkdown } from '../eval/report.js';
+import { REP_NAMES } from '../eval/types.js';
+import { UsageError } from '../util/errors.js';
+import { formatSeconds } from '../util/progress.js';
+import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { evalProgressPrinter, parseReps } from './eval.js';
+
+/** The defaults are sized so the whole job fits in about half an hour on a 2-core machine. */
+export const MAIN_DEFAULTS = { out: 'runs/main', tracks: 300, seconds: 10, seed: 1, seeds: 3 } as const;
+
+const usage = `usage: musicbert main [--out DIR] [--tracks N] [--seconds S] [--seed K] [--seeds N]
+                     [--reps LIST] [--quick] [--json] [--quiet]
+
+The main job on the built-in data: generate a corpus (DIR/corpus), pre-train and probe every
+Table-1 row (checkpoints and features in DIR/cache), write DIR/report/table1.{md,json,svg} and
+print the table. Re-running reuses whatever is already there.
+
+  --out DIR      working directory (default ${MAIN_DEFAULTS.out})
+  --tracks N     generated tracks (default ${MAIN_DEFAULTS.tracks}), --seconds S each (default ${MAIN_DEFAULTS.seconds})
+  --seed K       corpus seed (default ${MAIN_DEFAULTS.seed}); --seeds N training seeds per learned row (default ${MAIN_DEFAULTS.seeds})
+  --reps LIST    rows to compute (default all): ${REP_NAMES.join(', ')}
+  --quick        a small corpus, short training, small probe grid: a smoke run of a few minutes
+  --json         print the table as JSON on stdout`;
+
+export const mainCommand: Command = {
+  name: 'main',
+  summary: 'the main job: generate the built-in corpus, pre-train, evaluate Table 1, print it',
+  usage,
+  async run(argv) {
+    const args = parseCommandArgs(
+      argv,
+      {
+        out: { type: 'string' },
+        tracks: { type: 'string' },
+        seconds: { type: 'string' },
+        seed: { type: 'string' },
+        seeds: { type: 'string' },
+        reps: { type: 'string' },
+        quick: { type: 'boolean' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+      },
+      usage,
+    );
+    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
+    const quick = args.values.quick === true;
+    const quiet = args.values.quiet === true;
+    const out = resolve(stringOption(args, 'out') ?? MAIN_DEFAULTS.out);
+    const tracks = numberOption(stringOption(args, 'tracks'), 'tracks', quick ? 60 : MAIN_DEFAULTS.tracks);
+    const seconds = numberOption(stringOption(args, 'seconds'), 'seconds', quick ? 4 : MAIN_DEFAULTS.seconds);
+    const seed = numberOption(stringOption(args, 'seed'), 'seed', MAIN_DEFAULTS.seed);
+    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', quick ? 1 : MAIN_DEFAULTS.seeds);
+    if (!Number.isInteger(tracks) || tracks < 20) throw new UsageError(`--tracks must be an integer of at least 20, got ${tracks}`);
+    const reps = parseReps(stringOption(args, 'reps'));
+    const log = (line: string): void => {
+      if (!quiet) process.stderr.write(`${line}\n`);
+    };
+
+    const t0 = Date.now();
+    const corpusDir = join(out, 'corpus');
+    log(`[1/2] corpus: ${tracks} tracks x ${seconds} s, seed ${seed} -> ${corpusDir}`);
+    const corpus = await synthesizeCorpus({ out: corpusDir, tracks, seconds, seed, quiet });
+    const tCorpus = (Date.now() - t0) / 1000;
+    log(`      ${corpus.tracks.length} tracks, ${corpus.albums.length} albums (${formatSeconds(tCorpus)})`);
+
+    log(`[2/2] Table 1: pre-training and probing ${reps ? reps.join(', ') : 'all rows'} (${seeds} seed${seeds === 1 ? '' : 's'} per learned row)`);
+    const progress = evalProgressPrinter(quiet);
+    const table = await evaluate({
+      data: corpusDir,
+      corpus,
+      out: join(out, 'report'),
+      cacheDir: join(out, 'cache'),
+      seeds,
+      quick,
+      onProgress: progress.onProgress,
+      verbose: !quiet,
+      ...(reps ? { reps } : {}),
+    });
+    progress.finish();
+    const total = (Date.now() - t0) / 1000;
+    if (args.values.json) {
+      process.stdout.write(JSON.stringify({ ...table, elapsedS: Math.round(total) }, null, 2) + '\n');
+    } else {
+      process.stdout.write(renderMarkdown(table));
+      process.stdout.write(`\nwrote ${join(out, 'report')}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,163 @@
+/**
+ * What the two baseline convnets share: cut training patches from the training tracks, normalise
+ * per mel band (statistics of the training patches), train with seeded batches, then embed every
+ * corpus track as the mean of a per-patch feature over evenly spaced patches.
+ */
+import { MEL_BANDS, PATCH_FRAMES } from '../../audio/index.js';
+import type { TrackRecord } from '../../data/corpus.js';
+import { tf } from '../../tensor/backend.js';
+import { DatasetError } from '../../util/errors.js';
+import type { FeatureMatrix, RepName } from '../types.js';
+import { ConvNet, type ConvNetConfig, type ForwardResult } from './convnet.js';
+import { trainConvNet, type HeadTargets } from './convTrain.js';
+import { spreadPatches, type LogMel } from './frontend.js';
+import type { RepContext } from './types.js';
+
+export interface ConvRepSettings {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Patches per training track per epoch pool (evenly spaced). */
+  trainPatchesPerTrack: number;
+  /** Patches averaged into a track's vector. */
+  embedPatchesPerTrack: number;
+  /** Tag vocabulary size (most frequent first), as the 50-tag MSD setup. */
+  maxTags: number;
+}
+
+export const CONV_SETTINGS: ConvRepSettings = { epochs: 8, batchSize: 32, lr: 1e-3, trainPatchesPerTrack: 8, embedPatchesPerTrack: 32, maxTags: 50 };
+export const CONV_SETTINGS_QUICK: ConvRepSettings = { epochs: 4, batchSize: 16, lr: 2e-3, trainPatchesPerTrack: 3, embedPatchesPerTrack: 6, maxTags: 50 };
+
+export function convSettings(ctx: RepContext): ConvRepSettings {
+  return ctx.quick ? CONV_SETTINGS_QUICK : CONV_SETTINGS;
+}
+
+/**
+ * The training tags: those on at least two training tracks (a tag seen once cannot generalise),
+ * most frequent first (ties by name), at most `max`.
+ */
+export function tagVocabulary(tracks: readonly TrackRecord[], max: number): string[] {
+  const counts = new Map<string, number>();
+  for (const t of tracks) for (const tag of new Set(t.tags)) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  return [...counts]
+    .filter(([, n]) => n >= 2)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, max)
+    .map(([tag]) => tag);
+}
+
+export function requireTags(rep: RepName, vocab: string[]): void {
+  if (vocab.length === 0) {
+    throw new DatasetError(`representation "${rep}" trains on concept tags, but no tag occurs on two or more training tracks; evaluate with training data that has tags (evaluate({ trainData }) / --train-data)`);
+  }
+}
+
+/** Per-track targets: for each head, a row of `size` values and a mask (1 = labelled). */
+export type TrackTargets = Record<string, { y: ArrayLike<number>; mask: number }>;
+
+export interface Normaliser {
+  mean: Float32Array; // [64]
+  std: Float32Array; // [64]
+}
+
+function normaliser(x: Float32Array): Normaliser {
+  const mean = new Float64Array(MEL_BANDS);
+  const sq = new Float64Array(MEL_BANDS);
+  const rows = x.length / MEL_BANDS;
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < MEL_BANDS; b++) {
+      const v = x[r * MEL_BANDS + b] as number;
+      mean[b] = (mean[b] as number) + v;
+      sq[b] = (sq[b] as number) + v * v;
+    }
+  }
+  const m = new Float32Array(MEL_BANDS);
+  const s = new Float32Array(MEL_BANDS);
+  for (let b = 0; b < MEL_BANDS; b++) {
+    m[b] = (mean[b] as number) / rows;
+    s[b] = Math.sqrt(Math.max((sq[b] as number) / rows - (m[b] as number) ** 2, 1e-6));
+  }
+  return { mean: m, std: s };
+}
+
+function normalise(x: Float32Array, n: Normaliser): void {
+  for (let i = 0; i < x.length; i++) {
+    const b = i % MEL_BANDS;
+    x[i] = ((x[i] as number) - (n.mean[b] as number)) / (n.std[b] as number);
+  }
+}
+
+/**
+ * Train `config` on the context's training tracks. `targetsFor` gives each track's targets per
+ * head (called once per track with its log-mel).
+ */
+export async function trainConvRep(ctx: RepContext, rep: RepName, config: ConvNetConfig, targetsFor: (t: TrackRecord, lm: LogMel) => TrackTargets): Promise<{ net: ConvNet; norm: Normaliser; losses: number[] }> {
+  const s = convSettings(ctx);
+  const cell = PATCH_FRAMES * MEL_BANDS;
+  const chunks: Float32Array[] = [];
+  const perTrack: Array<{ targets: TrackTargets; count: number }> = [];
+  for (const [i, t] of ctx.trainCorpus.tracks.entries()) {
+    const lm = await ctx.frontend.get(t.audioPath);
+    const p = spreadPatches(lm, s.trainPatchesPerTrack, t.audioPath);
+    chunks.push(p.data);
+    perTrack.push({ targets: targetsFor(t, lm), count: p.count });
+    ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'patches', done: i + 1, total: ctx.trainCorpus.tracks.length });
+  }
+  const n = perTrack.reduce((a, b) => a + b.count, 0);
+  if (n === 0) throw new DatasetError(`representation "${rep}" has no training tracks`);
+  const x = new Float32Array(n * cell);
+  let off = 0;
+  for (const c of chunks) {
+    x.set(c, off);
+    off += c.length;
+  }
+  const norm = normaliser(x);
+  normalise(x, norm);
+  const targets: Record<string, HeadTargets> = {};
+  for (const h of config.heads) {
+    const y = new Float32Array(n * h.size);
+    const mask = new Float32Array(n);
+    let row = 0;
+    for (const t of perTrack) {
+      const tt = t.targets[h.name];
+      for (let k = 0; k < t.count; k++, row++) {
+        if (!tt) continue;
+        for (let j = 0; j < h.size; j++) y[row * h.size + j] = tt.y[j] as number;
+        mask[row] = tt.mask;
+      }
+    }
+    targets[h.name] = { y, mask };
+  }
+  const net = ConvNet.create(config, ctx.seed);
+  const losses = trainConvNet(net, { x, n, frames: PATCH_FRAMES, bands: MEL_BANDS, targets }, {
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    lr: s.lr,
+    seed: ctx.seed + 1,
+    onStep: (step, total, loss) => ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'train', done: step, total, info: `loss ${loss.toFixed(4)}` }),
+  });
+  return { net, norm, losses };
+}
+
+/** Every corpus track → mean over its patches of `pick(forward)` ([B, D] per batch). */
+export async function embedTracks(ctx: RepContext, rep: RepName, net: ConvNet, norm: Normaliser, pick: (f: ForwardResult) => tf.Tensor2D): Promise<FeatureMatrix> {
+  const s = convSettings(ctx);
+  const tracks = ctx.corpus.tracks;
+  let dim = 0;
+  let data = new Float32Array(0);
+  for (const [i, t] of tracks.entries()) {
+    const p = spreadPatches(await ctx.frontend.get(t.audioPath), s.embedPatchesPerTrack, t.audioPath);
+    normalise(p.data, norm);
+    const mean = tf.tidy(() => {
+      const f = net.forward(tf.tensor4d(p.data, [p.count, PATCH_FRAMES, MEL_BANDS, 1]));
+      return tf.mean(pick(f), 0).dataSync() as Float32Array;
+    });
+    if (i === 0) {
+      dim = mean.length;
+      data = new Float32Array(tracks.length * dim);
+    }
+    data.set(mean, i * dim);
+    ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'features', done: i + 1, total: tracks.length });
+  }
+  return { ids: tracks.map((t) => t.id), dim, data };
+}

@@ -1,0 +1,58 @@
+/**
+ * The log-mel front end shared by every representation: one decode + log-mel per audio file per
+ * evaluation run (memoised), and the fixed-size patches the convnets read.
+ */
+import { logMelFromFile, MEL_BANDS, PATCH_FRAMES } from '../../audio/index.js';
+import { DatasetError, MusicBertError } from '../../util/errors.js';
+
+export interface LogMel {
+  data: Float32Array; // [frames, 64]
+  frames: number;
+}
+
+export class LogMelSource {
+  private readonly memo = new Map<string, Promise<LogMel>>();
+
+  /** Log-mel of a file; decode failures become a DatasetError naming the file. */
+  get(path: string): Promise<LogMel> {
+    let p = this.memo.get(path);
+    if (!p) {
+      p = logMelFromFile(path).catch((err: unknown) => {
+        this.memo.delete(path);
+        const why = err instanceof MusicBertError ? err.message : String(err);
+        throw new DatasetError(`cannot compute the log-mel spectrogram (${why})`, path, { cause: err });
+      });
+      this.memo.set(path, p);
+    }
+    return p;
+  }
+
+  /** Forget every memoised spectrogram (frees memory between runs). */
+  clear(): void {
+    this.memo.clear();
+  }
+}
+
+/**
+ * Up to `max` non-overlapping 96x64 patches spread evenly over the clip, `[count, 96, 64]`.
+ * A clip shorter than one patch is repeated to fill it, so every track yields at least one patch
+ * (an empty clip is an error).
+ */
+export function spreadPatches(lm: LogMel, max: number, source = '<log-mel>'): { data: Float32Array; count: number } {
+  const cell = PATCH_FRAMES * MEL_BANDS;
+  if (lm.frames === 0) throw new DatasetError('audio is shorter than one 25 ms frame; no patch can be cut', source);
+  if (lm.frames < PATCH_FRAMES) {
+    const data = new Float32Array(cell);
+    for (let t = 0; t < PATCH_FRAMES; t++) data.set(lm.data.subarray((t % lm.frames) * MEL_BANDS, ((t % lm.frames) + 1) * MEL_BANDS), t * MEL_BANDS);
+    return { data, count: 1 };
+  }
+  const available = Math.floor(lm.frames / PATCH_FRAMES);
+  const count = Math.min(available, Math.max(1, max));
+  const data = new Float32Array(count * cell);
+  for (let k = 0; k < count; k++) {
+    // evenly spaced patch indices over the available ones, first and last included
+    const idx = count === 1 ? Math.floor((available - 1) / 2) : Math.round((k * (available - 1)) / (count - 1));
+    data.set(lm.data.subarray(idx * cell, (idx + 1) * cell), k * cell);
+  }
+  return { data, count };
+}

@@ -1,0 +1,130 @@
+/**
+ * AudioEncoder: a VGGish-style network from one log-mel patch [96 frames, 64 bands] to one
+ * embedding vector (128-d by default), plus a multi-label concept head used to pre-train it on
+ * tags, as VGGish was pre-trained on AudioSet-style labels.
+ *
+ *   [N,96,64,1] → (3x3 conv + ReLU)×k, 2x2 max-pool after each run of equal widths
+ *               → flatten → (dense + ReLU)×m → dense (linear) → [N, embedDim]
+ *
+ * With the VGGish preset (config.ts `vggishConfig`) this is the published layout: conv 64 | pool |
+ * 128 | pool | 256,256 | pool | 512,512 | pool → 6x4x512 → 4096 → 4096 → 128. The default is
+ * narrower so it trains on a CPU in minutes. No batch-norm or dropout (VGGish has none), so the
+ * `training` flag changes nothing today; it is kept so callers need not change if that does.
+ */
+import { tf } from '../tensor/backend.js';
+import { conv3x3Relu, linear, maxPool2x2 } from '../tensor/ops.js';
+import type { AudioEncoderConfig } from './config.js';
+import { disposeParams, initParams, paramsFromWeights, type ParamSpecs, type Params } from './params.js';
+import type { TensorMap } from '../util/safetensors.js';
+import { UsageError } from '../util/errors.js';
+
+/** Where the 2x2 pools go: after conv i when the next conv changes width, and after the last. */
+function poolsAfter(channels: number[]): boolean[] {
+  return channels.map((c, i) => i === channels.length - 1 || channels[i + 1] !== c);
+}
+
+/** Spatial size after the conv stack: 96x64 halved once per pool. */
+export function featureShape(c: AudioEncoderConfig): [number, number, number] {
+  let h: number = c.patchFrames;
+  let w: number = c.melBands;
+  for (const p of poolsAfter(c.channels)) if (p) [h, w] = [Math.floor(h / 2), Math.floor(w / 2)];
+  return [h, w, c.channels[c.channels.length - 1] as number];
+}
+
+/** He-normal init for ReLU layers, Glorot for the linear embedding and concept layers. */
+export function audioEncoderSpecs(c: AudioEncoderConfig): ParamSpecs {
+  const specs: ParamSpecs = {};
+  const zeros = (n: number) => ({ shape: [n], init: { kind: 'zeros' as const } });
+  let cin = 1;
+  c.channels.forEach((cout, i) => {
+    specs[`conv.${i}.weight`] = { shape: [3, 3, cin, cout], init: { kind: 'normal', std: Math.sqrt(2 / (9 * cin)) } };
+    specs[`conv.${i}.bias`] = zeros(cout);
+    cin = cout;
+  });
+  const [fh, fw, fc] = featureShape(c);
+  let din = fh * fw * fc;
+  c.dense.forEach((dout, j) => {
+    specs[`dense.${j}.weight`] = { shape: [din, dout], init: { kind: 'normal', std: Math.sqrt(2 / din) } };
+    specs[`dense.${j}.bias`] = zeros(dout);
+    din = dout;
+  });
+  specs['embedding.weight'] = { shape: [din, c.embedDim], init: { kind: 'normal', std: Math.sqrt(2 / (din + c.embedDim)) } };
+  specs['embedding.bias'] = zeros(c.embedDim);
+  specs['concept.weight'] = { shape: [c.embedDim, c.numConcepts], init: { kind: 'normal', std: Math.sqrt(2 / (c.embedDim + c.numConcepts)) } };
+  specs['concept.bias'] = zeros(c.numConcepts);
+  return specs;
+}
+
+export class AudioEncoder {
+  readonly config: AudioEncoderConfig;
+  readonly params: Params;
+
+  private constructor(config: AudioEncoderConfig, params: Params) {
+    this.config = config;
+    this.params = params;
+  }
+
+  static create(config: AudioEncoderConfig, seed: number): AudioEncoder {
+    return new AudioEncoder(config, initParams(audioEncoderSpecs(config), seed));
+  }
+
+  static fromWeights(config: AudioEncoderConfig, weights: TensorMap, source = 'weights'): AudioEncoder {
+    return new AudioEncoder(config, paramsFromWeights(audioEncoderSpecs(config), weights, source));
+  }
+
+  private p<R extends tf.Rank>(name: string): tf.Tensor<R> {
+    return this.params[name] as unknown as tf.Tensor<R>;
+  }
+
+  /** patches [N,96,64] → embeddings [N,embedDim]. */
+  embed(patches: tf.Tensor3D, _training = false): tf.Tensor2D {
+    const c = this.config;
+    const [n, frames, bands] = patches.shape;
+    if (frames !== c.patchFrames || bands !== c.melBands) {
+      throw new UsageError(`AudioEncoder.embed: patches must be [N,${c.patchFrames},${c.melBands}] (got [${patches.shape}])`);
+    }
+    return tf.tidy(() => {
+      let x = tf.reshape(patches, [n, frames, bands, 1]) as tf.Tensor4D; // [N,96,64,1]
+      const pools = poolsAfter(c.channels);
+      c.channels.forEach((_, i) => {
+        x = conv3x3Relu(x, this.p(`conv.${i}.weight`), this.p(`conv.${i}.bias`)); // [N,h,w,C_i]
+        if (pools[i]) x = maxPool2x2(x); // [N,h/2,w/2,C_i]
+      });
+      let h = tf.reshape(x, [n, -1]) as tf.Tensor2D; // [N, fh*fw*fc]
+      c.dense.forEach((_, j) => {
+        h = linear(h, this.p(`dense.${j}.weight`), this.p(`dense.${j}.bias`), 'relu');
+      });
+      return linear(h, this.p('embedding.weight'), this.p('embedding.bias')); // [N,embedDim]
+    });
+  }
+
+  /** embeddings [N,embedDim] → [N,numConcepts] multi-label logits. */
+  conceptLogits(embeddings: tf.Tensor2D): tf.Tensor2D {
+    return linear(embeddings, this.p('concept.weight'), this.p('concept.bias'));
+  }
+
+  /**
+   * Embed `count` patches stored row-major in `patches` ([count,96,64]) → Float32Array [count,embedDim],
+   * `batch` patches at a time, without gradients.
+   */
+  async embedPatches(patches: Float32Array, count: number, batch = 64): Promise<Float32Array> {
+    const c = this.config;
+    const per = c.patchFrames * c.melBands;
+    if (!Number.isInteger(count) || count < 0 || patches.length !== count * per) {
+      throw new UsageError(`AudioEncoder.embedPatches: expected ${count} x ${c.patchFrames} x ${c.melBands} = ${count * per} values (got ${patches.length})`);
+    }
+    if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`AudioEncoder.embedPatches: batch must be a positive integer (got ${batch})`);
+    const out = new Float32Array(count * c.embedDim);
+    for (let start = 0; start < count; start += batch) {
+      const m = Math.min(batch, count - start);
+      const emb = tf.tidy(() => this.embed(tf.tensor3d(patches.subarray(start * per, (start + m) * per), [m, c.patchFrames, c.melBands])));
+      out.set(await emb.data(), start * c.embedDim);
+      emb.dispose();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    disposeParams(this.params);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * A searchable catalogue: a vector store plus the joint space of the model that filled it.
+ * Text → music search, music → music similarity, zero-shot labels and questions about a clip all
+ * go through here, so the CLI and the HTTP server share one implementation.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { IoError, UsageError } from '../util/errors.js';
+import { askTrack, type Answer, type AskOptions } from './ask.js';
+import { JointSpace, type AudioInput } from './jointSpace.js';
+import { VectorStore, type SearchHit, type TrackMeta } from './store.js';
+import { zeroShotLabels, type LabelScore, type TextEmbedder, type ZeroShotOptions } from './zeroShot.js';
+
+/** Text vectors keyed by text, least recently used dropped first (prompts and queries repeat). */
+export class TextCache implements TextEmbedder {
+  private readonly cache = new Map<string, Float32Array>();
+  constructor(private readonly space: TextEmbedder, private readonly capacity = 512) {}
+
+  async embedText(texts: string | readonly string[]): Promise<Float32Array[]> {
+    const list = typeof texts === 'string' ? [texts] : [...texts];
+    const missing = [...new Set(list.filter((t) => !this.cache.has(t)))];
+    if (missing.length > 0) {
+      const vecs = await this.space.embedText(missing);
+      missing.forEach((t, i) => this.cache.set(t, vecs[i] as Float32Array));
+    }
+    const out = list.map((t) => {
+      const v = this.cache.get(t) as Float32Array;
+      this.cache.delete(t); // re-insert: Map order is the recency order
+      this.cache.set(t, v);
+      return v;
+    });
+    while (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
+    return out;
+  }
+}
+
+export interface SimilarResult {
+  /** The stored track the query was, when it was an id. */
+  query: { id?: string; durationS?: number };
+  hits: SearchHit[];
+}
+
+export interface ClipAnalysis {
+  durationS: number;
+  labels: LabelScore[];
+  neighbours: SearchHit[];
+}
+
+export class Catalogue {
+  readonly text: TextCache;
+  private constructor(readonly store: VectorStore, readonly space: JointSpace, private readonly ownsSpace: boolean) {
+    this.text = new TextCache(space);
+  }
+
+  /**
+   * Open the store at `db` with `model` (a model directory or a loaded JointSpace); without one,
+   * the model the store was indexed with. Refuses a model other than the one that made the vectors.
+   */
+  static async open(opts: { db: string; model?: string | JointSpace }): Promise<Catalogue> {
+    const store = await VectorStore.open(opts.db);
+    let space: JointSpace;
+    let owns = true;
+    try {
+      if (opts.model instanceof JointSpace) {
+        space = opts.model;
+        owns = false;
+      } else {
+        const dir = opts.model ?? store.modelDir;
+        if (!dir) throw new UsageError(`${opts.db}: the store does not record its model; pass --model DIR`);
+        space = await JointSpace.load(dir);
+      }
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    if (space.dim !== store.dim || (store.model && space.fingerprint !== 'in-memory' && store.model !== space.fingerprint)) {
+      if (owns) space.dispose();
+      store.close();
+      throw new IoError(`was indexed with another model than ${space.modelDir ?? 'the one given'} (${store.dim}-d vectors, fingerprint ${store.model?.slice(0, 12) ?? '?'}); search it with that model or re-index`, opts.db);
+    }
+    return new Catalogue(store, space, owns);
+  }
+
+  /** Tracks best matching a free-text description. */
+  async searchText(query: string, k: number, opts: { exact?: boolean } = {}): Promise<SearchHit[]> {
+    const q = query.trim();
+    if (q.length === 0) throw new UsageError('the search query is empty');
+    const [v] = await this.text.embedText(q);
+    return this.store.search(v as Float32Array, k, opts);
+  }
+
+  /**
+   * Tracks that sound like `query`: a stored id (the track itself is left out) or audio (a file
+   * path that is not an id, file bytes, or samples).
+   */
+  async similar(query: string | Exclude<AudioInput, string>, k: number, sampleRate?: number): Promise<SimilarResult> {
+    if (typeof query === 'string') {
+      const meta = await this.store.get(query);
+      if (meta) {
+        const v = (await this.store.vector(query)) as Float32Array;
+        return { query: { id: meta.id, durationS: meta.durationS }, hits: await this.store.search(v, k, { exclude: new Set([meta.id]) }) };
+      }
+      if (!existsSync(query) || !statSync(query).isFile()) throw new UsageError(`"${query}" is neither a track id in the store nor an audio file`);
+    }
+    const [e] = await this.space.embedTracks([query], sampleRate);
+    return { query: { durationS: e!.durationS }, hits: await this.store.search(e!.vector, k) };
+  }
+
+  /** Zero-shot labels for a clip (or a stored id). */
+  async labels(audio: AudioInput, labels: readonly string[], opts: ZeroShotOptions & { sampleRate?: number } = {}): Promise<LabelScore[]> {
+    return zeroShotLabels(this.text, await this.vectorOf(audio, opts.sampleRate), labels, opts);
+  }
+
+  async ask(audio: AudioInput, question: string, opts: AskOptions & { sampleRate?: number } = {}): Promise<Answer> {
+    return askTrack(this.text, await this.vectorOf(audio, opts.sampleRate), question, opts);
+  }
+
+  /** An uploaded clip: its labels and its nearest catalogue tracks, from one embedding. */
+  async analyse(audio: Exclude<AudioInput, string>, labels: readonly string[], k: number, opts: ZeroShotOptions & { sampleRate?: number } = {}): Promise<ClipAnalysis> {
+    const [e] = await this.space.embedTracks([audio], opts.sampleRate);
+    const v = e!.vector;
+    return { durationS: e!.durationS, labels: await zeroShotLabels(this.text, v, labels, opts), neighbours: await this.store.search(v, k) };
+  }
+
+  async track(id: string): Promise<TrackMeta | undefined> {
+    return this.store.get(id);
+  }
+
+  private async vectorOf(audio: AudioInput, sampleRate?: number): Promise<Float32Array> {
+    if (typeof audio === 'string') {
+      const stored = await this.store.vector(audio);
+      if (stored) return stored;
+    }
+    return this.space.embedAudio(audio, sampleRate);
+  }
+
+  close(): void {
+    this.store.close();
+    if (this.ownsSpace) this.space.dispose();
+  }
+}

@@ -1,0 +1,9 @@
+/** Using the joint space: embeddings, the vector store, search, zero-shot labels, questions, metrics. */
+export { JointSpace, type AudioInput, type EncodedTrack, type JointSpaceOptions, type TrackEmbedding } from './jointSpace.js';
+export { VectorStore, ANN_MIN_ROWS, DEFAULT_ANN, type AnnSettings, type SearchHit, type StoreInfo, type TrackEntry, type TrackMeta } from './store.js';
+export { Catalogue, TextCache, type ClipAnalysis, type SimilarResult } from './catalogue.js';
+export { indexCatalogue, listCatalogue, type CatalogueItem, type CatalogueListing, type IndexFailure, type IndexOptions, type IndexReport } from './indexer.js';
+export { zeroShotLabels, rankLabels, parseLabels, promptFor, DEFAULT_TEMPLATE, DEFAULT_TEMPERATURE, type LabelScore, type TextEmbedder, type ZeroShotOptions } from './zeroShot.js';
+export { askTrack, parseQuestion, INSTRUMENTS, MOODS, TEMPI, type Answer, type AskOptions, type QuestionPlan } from './ask.js';
+export { retrievalMetrics, genreAccuracy, chanceRecall, bestRank, evaluateRetrieval, type GenreAccuracy, type RetrievalEval, type RetrievalEvalOptions, type RetrievalMetrics } from './metrics.js';
+export { exactSearch, topK, recallAtK, normalize, cosine, softmax, type Hit } from './vectors.js';

@@ -1,0 +1,33 @@
+/** Pre-training: objectives, optimizer, schedule, the trainer loop and the two-stage recipe. */
+export { pretrain, summarizeHistory, type PretrainOptions, type PretrainResult, type StageSummary } from './pretrain.js';
+export { OBJECTIVES, parseObjectives, parseWeights, type ObjectiveName, type LossSettings, type MusicItem } from './musicbertLoss.js';
+export { preset, PRESETS, type Preset, type PresetName } from './presets.js';
+export {
+  train,
+  stepRng,
+  type TrainerOptions,
+  type TrainResult,
+  type TrainerState,
+  type TrainerSnapshot,
+  type LossOutput,
+  type StepContext,
+  type StepRecord,
+  type ValidationRecord,
+} from './trainer.js';
+export { AdamW, adamWConfig, clipByGlobalNorm, defaultDecay, type AdamWConfig } from './optimizer.js';
+export { learningRate, scheduleConfig, type ScheduleConfig } from './schedule.js';
+export {
+  bceWithLogits,
+  infoNce,
+  l2Normalize,
+  maskedCrossEntropy,
+  maskedRegression,
+  pairTargets,
+  selectRows,
+  similarityLogits,
+  softCrossEntropy,
+  symmetricInfoNce,
+  weightedMean,
+  type RegressionKind,
+} from './objectives.js';
+export { maskMusic, maskTokens, BERT_MASKING, type MaskingOptions, type MusicMasking, type TokenMasking } from './masking.js';
