@@ -9,7 +9,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, ready } from '../src/tensor/backend.js';
 import { Rng } from '../src/util/rng.js';
-import { splitHeads, batchMatMul, conv3x3Relu, embedding, gelu, im2col3x3, im2colT3x3, layerNorm, layerNormOps, linear, matMul, maskedMean, l2Normalize, dropout } from '../src/tensor/ops.js';
+import { dropoutMask, splitHeads, batchMatMul, conv3x3Relu, embedding, gelu, im2col3x3, im2colT3x3, layerNorm, layerNormOps, linear, matMul, maskedMean, l2Normalize, dropout } from '../src/tensor/ops.js';
 import { block, stackSpecs, keyPaddingBias } from '../src/model/transformer.js';
 import { initParams, disposeParams } from '../src/model/params.js';
 
@@ -206,6 +206,12 @@ test('maskedMean, l2Normalize, dropout', () => {
   assert.ok(kept.every((v) => Math.abs(v - 1 / 0.75) < 1e-6));
   assert.ok(kept.length > 700 && kept.length < 800, `kept ${kept.length}`);
   assert.equal(dropout(ones, 0, 1), ones);
+  // Unbiased in expectation; kept fraction 1 - rate.
+  const big = dropoutMask(200000, 0.1, 3);
+  const mean = big.reduce((a, b) => a + b, 0) / big.length;
+  assert.ok(Math.abs(mean - 1) < 0.01, `mask mean ${mean}`);
+  const keptFrac = big.filter((v) => v !== 0).length / big.length;
+  assert.ok(Math.abs(keptFrac - 0.9) < 0.005, `kept ${keptFrac}`);
   tf.dispose([x, m, ones]);
 });
 
@@ -331,3 +337,20 @@ test('splitHeads: one-pass q/kT/v split matches reshapes and transposes, with it
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
 }
+
+test('GatherV2 kernel: axis-0 row gathers (fast path) and other axes (fallback), bounds checked', () => {
+  const x = tf.tensor3d(Float32Array.from({ length: 24 }, (_, i) => i * 0.5 - 3), [4, 3, 2]);
+  const ids = tf.tensor2d([[3, 0], [3, 1]], [2, 2], 'int32');
+  const g = tf.gather(x, ids);
+  assert.deepEqual(g.shape, [2, 2, 3, 2]);
+  const xs = x.arraySync();
+  assert.deepEqual(g.arraySync(), [[xs[3], xs[0]], [xs[3], xs[1]]]);
+  const gi = tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([2, 2, 0], 'int32'));
+  assert.deepEqual(gi.arraySync(), [[5, 6], [5, 6], [1, 2]]);
+  const axis1 = tf.gather(x, tf.tensor1d([2, 0], 'int32'), 1); // fallback path
+  assert.deepEqual(axis1.arraySync(), xs.map((plane) => [plane[2], plane[0]]));
+  const before = tf.memory().numTensors;
+  assert.throws(() => tf.gather(x, tf.tensor1d([4], 'int32')), /index value 4 is not in \[0, 3\]/);
+  assert.ok(tf.memory().numTensors <= before + 1, 'a failed gather leaves at most its index tensor');
+  tf.dispose([x, ids, g, gi, axis1]);
+});

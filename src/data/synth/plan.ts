@@ -109,7 +109,7 @@ function drawPrototype(rng: Rng, id: string, genre: string, albumId: string, kno
   s = source(rng, genre, knobs);
   const swing = rng.bool(s.swing.prob) ? uni(rng, s.swing.amount) : 0;
   s = source(rng, genre, knobs);
-  const mode = pickTilted(rng, s.modes, (m) => (isMajorMode(m) ? 1 : -1), 1.2 * mood.valence);
+  const mode = pickTilted(rng, s.modes, (m) => (isMajorMode(m) ? 1 : -1), 2 * mood.valence);
   const family = isMajorMode(mode) ? s.progressions.major : s.progressions.minor;
   const progression = [...pickTilted(rng, family.map((f) => [f, 1] as const), (f) => harmonicColour(f), 3 * mood.valence)];
   const chordBars = pick(rng, s.chordBars);
