@@ -4,7 +4,12 @@
  * report. Every stage caches under --out, so a re-run (or a run after an interruption) reuses the
  * corpus, the checkpoints and the features it already has.
  */
+import { cp, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { evaluateRetrieval, type RetrievalEval } from '../search/metrics.js';
+import { JointSpace } from '../search/jointSpace.js';
+import { writeDirAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { synthesizeCorpus } from '../data/synth/index.js';
 import { evaluate } from '../eval/index.js';
 import { renderMarkdown } from '../eval/report.js';
@@ -13,9 +18,32 @@ import { UsageError } from '../util/errors.js';
 import { formatSeconds } from '../util/progress.js';
 import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
 import { evalProgressPrinter, parseReps } from './eval.js';
+import { formatEval } from './search.js';
+
+/**
+ * Publish the first seed's full model (its stage-1 encoder + the all-objectives MusicBert) as one
+ * `pretrain --out`-style directory, so search/serve/tags can use what the main job trained.
+ * Returns undefined when the run did not train the full row.
+ */
+async function publishFullModel(cacheDir: string, modelDir: string): Promise<string | undefined> {
+  const models = join(cacheDir, 'models');
+  if (!existsSync(models)) return undefined;
+  for (const run of (await readdir(models)).sort()) {
+    if (!/-s0-/.test(run)) continue;
+    const encoder = join(models, run, 'encoder', 'audio-encoder');
+    const bert = join(models, run, 'full', 'musicbert');
+    if (!existsSync(join(encoder, 'config.json')) || !existsSync(join(bert, 'config.json'))) continue;
+    await writeDirAtomic(modelDir, async (tmp) => {
+      await cp(encoder, join(tmp, 'audio-encoder'), { recursive: true });
+      await cp(bert, join(tmp, 'musicbert'), { recursive: true });
+    });
+    return modelDir;
+  }
+  return undefined;
+}
 
 /** The defaults are sized so the whole job fits in about half an hour on a 2-core machine. */
-export const MAIN_DEFAULTS = { out: 'runs/main', tracks: 300, seconds: 10, seed: 1, seeds: 3 } as const;
+export const MAIN_DEFAULTS = { out: 'runs/main', tracks: 200, seconds: 10, seed: 1, seeds: 3 } as const;
 
 const usage = `usage: musicbert main [--out DIR] [--tracks N] [--seconds S] [--seed K] [--seeds N]
                      [--reps LIST] [--quick] [--json] [--quiet]
@@ -86,11 +114,26 @@ export const mainCommand: Command = {
       ...(reps ? { reps } : {}),
     });
     progress.finish();
+
+    // The joint space in use: text→music retrieval and zero-shot genre on the held-out split.
+    let retrieval: RetrievalEval | undefined;
+    const modelDir = await publishFullModel(join(out, 'cache'), join(out, 'model'));
+    if (modelDir) {
+      log(`      retrieval with the full model (seed 0, ${modelDir})`);
+      const space = await JointSpace.load(modelDir);
+      try {
+        retrieval = await evaluateRetrieval(space, corpus, { split: 'test', quiet });
+      } finally {
+        space.dispose();
+      }
+      await writeJsonAtomic(join(out, 'report', 'retrieval.json'), retrieval);
+    }
     const total = (Date.now() - t0) / 1000;
     if (args.values.json) {
-      process.stdout.write(JSON.stringify({ ...table, elapsedS: Math.round(total) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...table, retrieval, model: modelDir, elapsedS: Math.round(total) }, null, 2) + '\n');
     } else {
       process.stdout.write(renderMarkdown(table));
+      if (retrieval) process.stdout.write(`\n## The joint space (full model, seed 0: ${modelDir})\n\n${formatEval(retrieval)}\n`);
       process.stdout.write(`\nwrote ${join(out, 'report')}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
     }
     return 0;

@@ -110,6 +110,13 @@ function note(c: Ctx, bar: number, step: number, durSteps: number, midi: number,
   return { t, dur: Math.max(0.03, end - t), midi, vel };
 }
 
+/** The chord's third, or for a chord without one (power chord, sus4) the mode's third above its root. */
+function chordThird(c: Ctx, chord: Chord): number {
+  if (chord.tones.includes(3)) return 3;
+  if (chord.tones.includes(4)) return 4;
+  return MODE_STEPS[c.p.mode].includes((chord.root + 3) % 12) ? 3 : 4;
+}
+
 function bassLine(c: Ctx, part: PartParams): NoteEvent[] {
   const { g, rng } = c;
   const home = HOME_PITCH[part.instrument] + part.octave;
@@ -124,7 +131,8 @@ function bassLine(c: Ctx, part: PartParams): NoteEvent[] {
     for (let step = 0; step < g.stepsPerBar; step++) {
       const chord = chordAt(c, bar, step);
       const root = rootNear(c, chord, home);
-      const third = chord.tones.includes(3) ? 3 : 4;
+      const third = chordThird(c, chord);
+      const seventh = chord.tones.includes(11) ? 11 : 10;
       const onBeat = step % g.stepsPerBeat === 0;
       switch (pattern) {
         case 'root':
@@ -178,7 +186,7 @@ function bassLine(c: Ctx, part: PartParams): NoteEvent[] {
         case 'reggae':
         case 'syncopated':
           if (template[step % 16] === 'x' && g.stepsPerBar === 16) {
-            const iv = rng.pick([0, 0, 7, 12, third, 10]);
+            const iv = rng.pick([0, 0, 7, 12, third, seventh]);
             out.push(note(c, bar, step, pattern === 'reggae' ? 2.5 : 1.8, root + iv, onBeat ? 0.95 : 0.8));
           } else if (g.stepsPerBar !== 16 && (step === 0 || step === g.stepsPerBar / 2)) {
             out.push(note(c, bar, step, g.stepsPerBeat, root, 0.9));
@@ -278,6 +286,24 @@ function chordPart(c: Ctx, part: PartParams): NoteEvent[] {
     }
   }
   return out;
+}
+
+/**
+ * A scale note that rubs a semitone against a chord tone the mode does not contain (dorian's 6th
+ * over a borrowed bVI, natural minor's b7 over a major V) takes that chord tone instead, so the
+ * melody follows the harmony that is sounding rather than clashing with it.
+ */
+function fitToChord(c: Ctx, bar: number, step: number, midi: number, scale: readonly number[]): number {
+  const chord = chordAt(c, bar, step);
+  const rel = (m: number) => (((m - c.p.key) % 12) + 12) % 12;
+  const tones = chord.tones.map((t) => (chord.root + t) % 12);
+  const pc = rel(midi);
+  if (tones.includes(pc)) return midi;
+  for (const d of [1, -1]) {
+    const t = (pc + d + 12) % 12;
+    if (tones.includes(t) && !scale.includes(t)) return midi + d;
+  }
+  return midi;
 }
 
 function leadScale(c: Ctx, part: PartParams): readonly number[] {
@@ -386,6 +412,8 @@ function leadLine(c: Ctx, part: PartParams): NoteEvent[] {
       if (step % g.stepsPerBeat === 0 && part.pattern !== 'solo') {
         midi = chordTone(bar, step, midi);
         idx = nearestIndex(pitches, midi);
+      } else if (scale !== BLUES_SCALE) {
+        midi = fitToChord(c, bar, step, midi, scale);
       }
       const next = src.rhythm[k + 1] ?? phraseBars * g.stepsPerBar;
       const lenSteps = Math.min(next - s, 2 * g.stepsPerBeat) * (part.pattern === 'solo' ? 0.85 : 0.92);

@@ -90,7 +90,7 @@ export function rawMood(p: TrackParams, rng: Rng): { valence: number; arousal: n
   const major = isMajorMode(p.mode) ? 1 : -1;
   const staccato = p.articulation - 0.5;
   const arousal = 0.9 * tempoZ + 2 * (p.density - 0.5) + 0.5 * loud + 0.35 * bright + 1.1 * dist + 0.4 * drums - 0.6 * (p.mix.reverb - 0.3) + 0.3 * staccato + rng.normal(0, 0.7);
-  const valence = 0.6 * major + 0.4 * harmonicColour(p.progression) + 0.25 * tempoZ + 0.45 * bright - 0.9 * dist + 1.5 * registerOctaves(p) + 0.5 * staccato
+  const valence = 0.5 * major + 0.3 * harmonicColour(p.progression) + 0.25 * tempoZ + 0.6 * bright - 1.4 * dist + 1.5 * registerOctaves(p) + 0.5 * staccato
     + 0.3 * p.swing + 0.2 * (p.density - 0.5) - 0.5 * (p.mix.reverb - 0.3) + rng.normal(0, 0.45);
   return { valence, arousal };
 }

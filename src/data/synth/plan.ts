@@ -9,17 +9,18 @@
  * track; affect.ts). The mood does not set the labels; it tilts the draws the way songwriters and
  * producers do: happier tracks pick major modes and brighter progressions, sit higher, play more
  * detached, on brighter instruments and in a clearer mix; more energetic ones are faster, busier,
- * louder and brighter, with driving patterns. Each steered value keeps its genre's
- * range and its marginal distribution there, so genre statistics do not move while mood-related
- * attributes become correlated, which is what makes the labels (computed from the attributes in
- * labels.ts) audible through several cues at once rather than through one inaudible switch.
+ * louder and brighter, with driving patterns. Steered continuous values keep their genre's range
+ * and uniform spread (affect.ts `steer`), and discrete choices keep their genre's options, only
+ * reweighted, so genres stay recognisable while mood-related attributes become correlated. That
+ * is what makes the labels (computed from the attributes in labels.ts) audible through several
+ * cues at once rather than through one switch the audio barely shows (major vs minor).
  */
 import type { Rng } from '../../util/rng.js';
 import { GENRE_STYLES, genreStyle, type GenreStyle, type Range, type Weighted } from './styles.js';
 import type { DrumParams, InstrumentName, MixParams, PartParams, Role, Timbre, TrackParams } from './types.js';
 import { isMajorMode } from './theory.js';
 import { harmonicColour } from './labels.js';
-import { INSTRUMENT_AFFECT, PATTERN_AFFECT, affinity, drawMood, steer, type Mood } from './affect.js';
+import { INSTRUMENT_AFFECT, PATTERN_AFFECT, affinity, drawMood, steer, type Affect, type Mood } from './affect.js';
 
 export interface PlanKnobs {
   /** Probability that an attribute group comes from a neighbouring genre. */
@@ -39,7 +40,7 @@ function pickTilted<T>(rng: Rng, items: Weighted<T>, score: (v: T) => number, ga
 const AFFECT_GAIN = 2;
 
 /** A genre's instrument or pattern choice, tilted toward those that suit the mood. */
-function pickFor<T extends string>(rng: Rng, items: Weighted<T>, mood: Mood, table: Readonly<Partial<Record<T, { valence: number; arousal: number }>>>): T {
+function pickFor<T extends string>(rng: Rng, items: Weighted<T>, mood: Mood, table: Readonly<Partial<Record<T, Affect>>>): T {
   return pickTilted(rng, items, (v) => affinity(mood, table[v]), AFFECT_GAIN);
 }
 

@@ -239,7 +239,7 @@ export const GENRE_STYLES: Readonly<Record<GtzanGenre, GenreStyle>> = {
     tempo: [62, 100],
     meters: [[4, 1]],
     swing: { prob: 0.6, amount: [0.2, 0.6] },
-    modes: [['major', 3], ['minor', 3], ['dorian', 2], ['mixolydian', 1]],
+    modes: [['major', 5], ['minor', 2], ['dorian', 1], ['mixolydian', 1.5]],
     progressions: {
       major: [P('I IV'), P('I V vi IV'), P('I IV V IV'), P('ii7 V7'), P('I I IV V')],
       minor: [P('i bVII'), P('i iv'), P('i bVI bVII i'), P('i7 iv7')],
