@@ -1,8 +1,8 @@
 /** `musicbert features`: raw float32 files and the printed shape, through the real CLI entry point. */
+import { tempDir } from './shared.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../src/cli.js';
 import { loadAudio } from '../src/audio/load.js';
@@ -11,7 +11,7 @@ import { mfcc } from '../src/audio/mfcc.js';
 import { toPatches } from '../src/audio/patches.js';
 import { encodeWav } from '../src/audio/wavWrite.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mb-cli-'));
+const tmp = tempDir('mb-cli-');
 
 /**
  * Run the CLI, capturing the text it writes to stdout and stderr. The test runner talks to its

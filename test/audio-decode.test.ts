@@ -8,8 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeAudio } from '../src/audio/decode.js';
 import { loadAudio } from '../src/audio/load.js';
@@ -22,9 +21,9 @@ import { periodicHann } from '../src/audio/mel.js';
 import { encodeWav, type WavFormat } from '../src/audio/wavWrite.js';
 import { AudioDecodeError, InvalidAudioError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
-import { hasShared, readF32, repoRoot, sharedDir } from './shared.js';
+import { hasShared, readF32, repoRoot, sharedDir, tempDir } from './shared.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mb-audio-'));
+const tmp = tempDir('mb-audio-');
 const fixtures = join(repoRoot, 'test', 'fixtures');
 
 function tone(hz: number, rate: number, seconds: number, amp = 0.5): Float32Array {

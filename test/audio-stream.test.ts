@@ -1,8 +1,7 @@
 /** Streaming log-mel of whole files: same result as the whole-file path, bounded memory. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,9 +12,9 @@ import { toPatches } from '../src/audio/patches.js';
 import { frameCount } from '../src/audio/constants.js';
 import { encodeWav, wavHeader } from '../src/audio/wavWrite.js';
 import { Rng } from '../src/util/rng.js';
-import { repoRoot } from './shared.js';
+import { repoRoot, tempDir } from './shared.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'mb-stream-'));
+const tmp = tempDir('mb-stream-');
 const fixtures = join(repoRoot, 'test', 'fixtures');
 
 function noiseTone(rate: number, seconds: number, seed: number): Float32Array {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tempDir } from './shared.js';
 import { join } from 'node:path';
 import { Rng, seedFrom } from '../src/util/rng.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from '../src/util/safetensors.js';
@@ -45,7 +45,7 @@ test('safetensors round-trips F32 and I32 bit-for-bit and is byte-stable', () =>
 });
 
 test('safetensors rejects truncated and corrupt files with CheckpointError naming the file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mb-st-'));
+  const dir = tempDir('mb-st-');
   const path = join(dir, 'w.safetensors');
   await saveSafetensors(path, { x: { dtype: 'F32', shape: [4], data: new Float32Array(4) } });
   const full = await readFile(path);
@@ -57,7 +57,7 @@ test('safetensors rejects truncated and corrupt files with CheckpointError namin
 });
 
 test('atomic writes leave no temp files and replace directories whole', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mb-atomic-'));
+  const dir = tempDir('mb-atomic-');
   await writeFileAtomic(join(dir, 'sub', 'f.txt'), 'one');
   await writeFileAtomic(join(dir, 'sub', 'f.txt'), 'two');
   assert.equal(await readFile(join(dir, 'sub', 'f.txt'), 'utf8'), 'two');

@@ -9,8 +9,7 @@ import type { Split } from '../corpus.js';
 import { DatasetError } from '../../util/errors.js';
 import { GTZAN_GENRES } from '../datasets/gtzan.js';
 import { TAG_VOCABULARY } from './labels.js';
-import type { CorpusPlan } from './corpusPlan.js';
-import type { Review } from './reviews.js';
+import type { CorpusPlan, PlannedAlbum } from './corpusPlan.js';
 import type { TrackParams } from './types.js';
 
 export const MANIFEST_FORMAT = 'musicbert-synth';
@@ -45,15 +44,8 @@ export interface ManifestTrack {
   params: TrackParams;
 }
 
-export interface ManifestAlbum {
-  id: string;
-  mbid: string;
-  artist: string;
-  title: string;
-  genres: string[];
-  trackIds: string[];
-  reviews: Review[];
-}
+/** An album as the manifest stores it: exactly the planned album. */
+export type ManifestAlbum = PlannedAlbum;
 
 export interface SynthManifest {
   format: typeof MANIFEST_FORMAT;
