@@ -16,9 +16,6 @@
  */
 import { tf } from './backend.js';
 import { Rng } from '../util/rng.js';
-// Gradient definitions: tfjs-core's node bundle registers none; the umbrella package registers
-// them into the process-wide registry that tfjs-core's engine reads.
-import '@tensorflow/tfjs';
 import { BATCH_MATMUL_KERNEL, IM2COL_T_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, QKV_SPLIT_KERNEL, installWasmKernels } from './wasmKernels.js';
 
 installWasmKernels();
