@@ -11,6 +11,7 @@ import {
   symmetricInfoNce,
 } from '../src/train/objectives.js';
 import { maskMusic, maskTokens } from '../src/train/masking.js';
+import { cropTokens } from '../src/train/musicbertLoss.js';
 import { Rng } from '../src/util/rng.js';
 
 before(async () => {
@@ -201,4 +202,27 @@ test('maskTokens: pads/specials never selected nor inserted, targets are the ori
   assert.ok(Math.abs(masked / m.targets.length - 0.8) < 0.03);
   assert.ok(random / m.targets.length > 0.06 && random / m.targets.length < 0.12);
   assert.deepEqual(maskTokens(ids, B, L, vocab, new Rng(9)).input, m.input);
+});
+
+test('text views: random windows, and whole single sentences when the sentence end is known', () => {
+  const DOT = 9;
+  // Three sentences: [5 6 .] [7 8 8 8 .] [10 11]
+  const ids = new Int32Array([5, 6, DOT, 7, 8, 8, 8, DOT, 10, 11]);
+  const rng = new Rng(3);
+  const seen = new Set<string>();
+  for (let k = 0; k < 200; k++) {
+    const v = cropTokens(ids, 4, rng, DOT, 1);
+    const kept = [...v].filter((x) => x !== 0);
+    seen.add(kept.join(' '));
+    // One sentence from its first token, cut at the window length, zero-padded.
+    assert.ok(['5 6 9', '7 8 8 8', '10 11'].includes(kept.join(' ')), kept.join(' '));
+  }
+  assert.equal(seen.size, 3, 'every sentence is drawn');
+  // Without a sentence end: contiguous windows of the full length.
+  for (let k = 0; k < 50; k++) {
+    const v = [...cropTokens(ids, 4, rng)];
+    const start = [...ids].findIndex((_, i) => [...ids.subarray(i, i + 4)].join() === v.join());
+    assert.ok(start >= 0 && start <= 6, v.join(' '));
+  }
+  assert.deepEqual([...cropTokens(new Int32Array([4, 5]), 4, rng)], [4, 5, 0, 0]);
 });

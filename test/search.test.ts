@@ -114,6 +114,7 @@ test('zero-shot labels: prompts, ranking, softmax scores', async () => {
   assert.deepEqual(parseLabels(' jazz, rock,,jazz ,Hip hop'), ['jazz', 'rock', 'Hip hop']);
   assert.throws(() => parseLabels(' , '), UsageError);
   assert.equal(promptFor('acoustic_guitar'), 'an acoustic guitar track');
+  assert.equal(promptFor('hiphop'), 'a hip hop track');
   assert.equal(promptFor('jazz', 'music like {label}, a {label} record'), 'music like jazz, a jazz record');
   assert.throws(() => promptFor('x', 'no placeholder'), UsageError);
   const bow = bagOfWords();

@@ -216,6 +216,44 @@ test('labels: standardised mood that follows the music, consistent tags, album-g
   assert.ok(borrowed.length > 0);
 });
 
+test('the default corpus size tests every genre: one whole album per genre at least', () => {
+  // 200 tracks = 4 albums a genre: 15% of a genre is under one album, so the test share is reserved per genre.
+  const plan = planCorpus({ tracks: 200, seed: 1, tracksPerAlbum: 5 });
+  const count = (s: string) => plan.tracks.filter((t) => t.split === s).length;
+  assert.deepEqual([count('train'), count('valid'), count('test')], [130, 20, 50]);
+  for (const g of GENRES) {
+    const albums = plan.albums.filter((a) => a.genres[0] === g);
+    const splits = albums.map((a) => plan.tracks.find((t) => t.params.albumId === a.id)!.split);
+    assert.equal(splits.filter((s) => s === 'test').length, 1, `${g}: ${splits.join(',')}`);
+    assert.ok(splits.includes('train'), `${g} has a training album`);
+  }
+});
+
+test('reviews name genres and danceability in the words prompts use', () => {
+  const plan = planCorpus({ tracks: 400, seed: 3, tracksPerAlbum: 5 });
+  const names: Record<string, RegExp> = { hiphop: /\bhip[ -]hop\b/i };
+  const ownShares: number[] = [];
+  for (const g of GENRES) {
+    const re = names[g] ?? new RegExp(`\\b${g}\\b`, 'i');
+    const own = plan.albums.filter((a) => a.genres[0] === g).flatMap((a) => a.reviews.map((r) => r.reviewText));
+    const other = plan.albums.filter((a) => !a.genres.includes(g)).flatMap((a) => a.reviews.map((r) => r.reviewText));
+    const share = (xs: string[]) => xs.filter((x) => re.test(x)).length / xs.length;
+    assert.ok(share(own) > 0.35, `${g} named in ${(share(own) * 100).toFixed(0)}% of its reviews`);
+    ownShares.push(share(own));
+    assert.ok(share(other) < share(own) / 3, `${g} named in ${(share(other) * 100).toFixed(0)}% of other genres' reviews`);
+  }
+  assert.ok(ownShares.reduce((a, b) => a + b, 0) / ownShares.length > 0.6, `genres named in ${ownShares.map((x) => x.toFixed(2)).join(' ')} of their reviews`);
+  const texts = plan.albums.flatMap((a) => a.reviews.map((r) => r.reviewText));
+  assert.ok(texts.some((t) => /very danceable|dance to every track/i.test(t)));
+  assert.ok(texts.some((t) => /not danceable|not music to dance to/i.test(t)));
+  // Danceable claims follow the music: never about albums with no drums.
+  for (const a of plan.albums) {
+    const drums = a.trackIds.filter((id) => plan.tracks.find((t) => t.params.id === id)!.params.drums !== null).length;
+    if (drums < a.trackIds.length / 2) for (const r of a.reviews) assert.ok(!/very danceable|dance to every track|danceable from start/i.test(r.reviewText), r.reviewText);
+  }
+  for (const t of texts) assert.ok(!/\ba [aeiou]/i.test(t.replace(/\ba (one|unique|u\w*)/gi, '')), t);
+});
+
 test('reviews describe rather than list, vary, and carry genre signal a bag of words can find', () => {
   const plan = planCorpus({ tracks: 600, seed: 5, tracksPerAlbum: 3 });
   const reviews = plan.albums.flatMap((a) => a.reviews.map((r) => ({ genre: a.genres[0]!, text: r.reviewText })));

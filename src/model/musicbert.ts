@@ -91,7 +91,7 @@ export function musicBertSpecs(c: MusicBertConfig): ParamSpecs {
     'heads.textProjection.bias': zeros(c.projDim),
     'heads.musicProjection.weight': normal([d, c.projDim]),
     'heads.musicProjection.bias': zeros(c.projDim),
-    'heads.match.weight': normal([d, 1]),
+    'heads.match.weight': normal([2 * d, 1]),
     'heads.match.bias': zeros(1),
   };
 }
@@ -295,9 +295,20 @@ export class MusicBert {
     return tf.tidy(() => l2Normalize(linear(pooled, this.p('heads.musicProjection.weight'), this.p('heads.musicProjection.bias'))));
   }
 
-  /** [B,D] ([CLS] states) → [B] logit that text and music belong together. */
-  matchLogit(cls: tf.Tensor2D): tf.Tensor1D {
-    return tf.tidy(() => tf.reshape(linear(cls, this.p('heads.match.weight'), this.p('heads.match.bias')), [-1]) as tf.Tensor1D);
+  /**
+   * Joint pass ([CLS] text [SEP] music [SEP]) → [B] logit that text and music belong together,
+   * from [CLS] and the product of the pooled text and music states ([B,2D] features). [CLS]
+   * alone never left chance (loss ≈ ln 2) in 300 CPU steps: it has to learn cross-attention
+   * from scratch, while the product lets the head compare the two sides at once and the
+   * attention refine it.
+   */
+  matchLogit(joint: Pick<MusicBertOutput, 'cls' | 'pooledText' | 'pooledMusic'>): tf.Tensor1D {
+    if (!joint.pooledText || !joint.pooledMusic) throw new UsageError('matchLogit needs a joint pass with both text and music');
+    const { cls, pooledText, pooledMusic } = joint;
+    return tf.tidy(() => {
+      const feats = tf.concat([cls, tf.mul(pooledText, pooledMusic)], 1) as tf.Tensor2D; // [B,2D]
+      return tf.reshape(linear(feats, this.p('heads.match.weight'), this.p('heads.match.bias')), [-1]) as tf.Tensor1D;
+    });
   }
 
   dispose(): void {

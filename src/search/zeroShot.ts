@@ -36,13 +36,21 @@ export function article(word: string): 'a' | 'an' {
   return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }
 
+/** Label ids that people write differently in prose (GTZAN's "hiphop" is "hip hop" in a review). */
+const LABEL_WORDS: Readonly<Record<string, string>> = { hiphop: 'hip hop' };
+
+/** A label id as words: "acoustic_guitar" → "acoustic guitar", "hiphop" → "hip hop". */
+export function labelText(label: string): string {
+  return LABEL_WORDS[label.toLowerCase()] ?? label.replace(/_/g, ' ');
+}
+
 /**
- * The sentence for one label: `{label}` in the template replaced by the label (underscores as
- * spaces), with "a {label}" becoming "an {label}" before a vowel.
+ * The sentence for one label: `{label}` in the template replaced by the label as words (see
+ * labelText), with "a {label}" becoming "an {label}" before a vowel.
  */
 export function promptFor(label: string, template: string = DEFAULT_TEMPLATE): string {
   if (!template.includes('{label}')) throw new UsageError(`prompt template ${JSON.stringify(template)} has no {label} placeholder`);
-  const name = label.replace(/_/g, ' ');
+  const name = labelText(label);
   return template.replace(/\ba \{label\}/g, `${article(name)} {label}`).split('{label}').join(name);
 }
 

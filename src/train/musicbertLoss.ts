@@ -102,9 +102,23 @@ export function meanVariance(items: readonly MusicItem[], dim: number): number {
  * A random window of `len` tokens from a review (0-padded when shorter). Reviews run longer
  * than maxTextLen and open with chit-chat as often as with music; a fixed prefix would hide most
  * of the descriptive text, while random windows show all of it over the epochs (and vary it).
+ *
+ * With a sentence-end id, a share `sentenceRate` of the views is one whole sentence instead:
+ * queries and zero-shot prompts ("a jazz track", "slow sad piano") are a few words long, and a
+ * text encoder that only ever saw 48-token windows places such short texts near each other
+ * rather than near their music.
  */
-export function cropTokens(ids: Int32Array, len: number, rng: Rng): Int32Array {
+export function cropTokens(ids: Int32Array, len: number, rng: Rng, sentenceEnd = -1, sentenceRate = 0.4): Int32Array {
   const out = new Int32Array(len);
+  if (sentenceEnd >= 0 && rng.bool(sentenceRate)) {
+    const starts = [0];
+    for (let i = 0; i + 1 < ids.length; i++) if (ids[i] === sentenceEnd) starts.push(i + 1);
+    const k = rng.int(0, starts.length - 1);
+    const start = starts[k] as number;
+    const end = k + 1 < starts.length ? (starts[k + 1] as number) : ids.length;
+    out.set(ids.subarray(start, Math.min(end, start + len)));
+    return out;
+  }
   const start = ids.length > len ? rng.int(0, ids.length - len) : 0;
   out.set(ids.subarray(start, start + len));
   return out;
@@ -122,7 +136,8 @@ export interface MusicTextBatch {
   textIds: Int32Array;
 }
 
-export function makeBatch(items: readonly MusicItem[], rows: ArrayLike<number>, model: MusicBert, rng: Rng): MusicTextBatch {
+/** `sentenceEnd`: the "." token id, for single-sentence text views (see cropTokens); -1 for none. */
+export function makeBatch(items: readonly MusicItem[], rows: ArrayLike<number>, model: MusicBert, rng: Rng, sentenceEnd = -1): MusicTextBatch {
   const cfg = model.config;
   const picked = Array.from(rows, (i) => items[i] as MusicItem);
   const padded = padSequences(picked.map((it) => ({ data: it.segments, count: it.count })), cfg.musicDim, cfg.maxMusicLen);
@@ -131,7 +146,7 @@ export function makeBatch(items: readonly MusicItem[], rows: ArrayLike<number>, 
   picked.forEach((it, b) => {
     if (it.reviews.length === 0) return;
     textRows.push(b);
-    texts.push(cropTokens(it.reviews[rng.int(0, it.reviews.length - 1)] as Int32Array, cfg.maxTextLen, rng));
+    texts.push(cropTokens(it.reviews[rng.int(0, it.reviews.length - 1)] as Int32Array, cfg.maxTextLen, rng, sentenceEnd));
   });
   return {
     items: picked,
@@ -251,7 +266,7 @@ export function batchLoss(model: MusicBert, tokenizer: Tokenizer | undefined, ba
       { textIds: tf.tensor2d(batch.textIds, [Bt, L], 'int32'), music: tf.tensor3d(pm, [Bt, S, D]), musicMask: tf.tensor2d(pmask, [Bt, S]) },
       { training, seed: fwdSeed() },
     );
-    add('align-match', 'align', bceWithLogits(model.matchLogit(joint.cls), tf.tensor1d(label)));
+    add('align-match', 'align', bceWithLogits(model.matchLogit(joint), tf.tensor1d(label)));
   }
 
   if (weighted.length === 0) {
@@ -260,12 +275,19 @@ export function batchLoss(model: MusicBert, tokenizer: Tokenizer | undefined, ba
   return { loss: tf.addN(weighted) as tf.Scalar, parts };
 }
 
+/** The "." id when the vocabulary has it (reviews always do), else -1. */
+function sentenceEndId(tokenizer: Tokenizer | undefined): number {
+  if (!tokenizer) return -1;
+  const id = tokenizer.id('.');
+  return id === tokenizer.unkId ? -1 : id;
+}
+
 /** The trainer's loss closure over the training items: batch of step s = batchIndices(seed, s). */
 export function stepLoss(model: MusicBert, tokenizer: Tokenizer | undefined, items: readonly MusicItem[], s: LossSettings, seed: number): (ctx: StepContext) => LossOutput {
   if (items.length === 0) throw new UsageError('no training tracks with audio: nothing to pre-train on');
   return (ctx) => {
     const rows = batchIndices(items.length, Math.min(s.batch, items.length), seed, ctx.step);
-    return batchLoss(model, tokenizer, makeBatch(items, rows, model, ctx.rng), s, ctx.rng, true);
+    return batchLoss(model, tokenizer, makeBatch(items, rows, model, ctx.rng, sentenceEndId(tokenizer)), s, ctx.rng, true);
   };
 }
 

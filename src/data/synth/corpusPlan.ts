@@ -130,6 +130,7 @@ function albumFacts(tracks: PlannedTrack[], primary: string, artist: string, tit
     valence: tracks.reduce((s, t) => s + t.labels.valence, 0) / n,
     arousal: tracks.reduce((s, t) => s + t.labels.arousal, 0) / n,
     instruments, kit,
+    danceable: kit !== null && tempoCls !== 'slow' && !has('triple_meter'),
     swing: has('swing'), triple: has('triple_meter'), distortion: has('distortion'), electronic: has('electronic'),
     acoustic: has('acoustic'), reverb: has('reverb'), lofi: has('lofi'),
   };
@@ -183,7 +184,9 @@ export function planCorpus(o: PlanOptions): CorpusPlan {
       tracks.set(tid, t);
       planned.push(t);
     }
-    const nReviews = pick(arng, [[1, 4], [2, 3], [3, 2]] as const);
+    // MuMu albums gather several reviews each; more of them is free (text only) and gives the
+    // text side of the model more than a handful of sentences per genre to learn from.
+    const nReviews = pick(arng, [[2, 3], [3, 3], [4, 2], [6, 1]] as const);
     const facts = albumFacts(planned, grp.genre, artist, title);
     const reviews: Review[] = [];
     for (let r = 0; r < nReviews; r++) {

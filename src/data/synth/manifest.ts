@@ -15,7 +15,7 @@ import type { TrackParams } from './types.js';
 export const MANIFEST_FORMAT = 'musicbert-synth';
 export const MANIFEST_VERSION = 1;
 /** Bump when the generator's output for a given seed changes, so old directories are not mixed with new tracks. */
-export const GENERATOR_VERSION = '1.1.0';
+export const GENERATOR_VERSION = '1.2.0';
 
 export interface ManifestOptions {
   tracks: number;

@@ -4,7 +4,9 @@
  * that has nothing to do with the music, and a verdict. The text is written from the album's
  * actual tracks, so it carries real signal about genre, instruments, tempo and mood, but it
  * describes rather than lists: "a walking upright bass", "languid", "like a late set at the
- * Village Vanguard", never "jazz, slow, bass".
+ * Village Vanguard", never "jazz, slow, bass". Like real reviewers, most reviews also name the
+ * genre in passing ("a jazz record through and through") and say whether you can dance to it:
+ * without those words in the corpus, a zero-shot prompt such as "a jazz track" is all [UNK].
  */
 import type { Rng } from '../../util/rng.js';
 import type { InstrumentName, KitName } from './types.js';
@@ -17,6 +19,8 @@ export interface AlbumFacts {
   tempoClass: 'slow' | 'medium' | 'fast';
   valence: number;
   arousal: number;
+  /** Drums on most tracks, a pace above slow and an even meter. */
+  danceable: boolean;
   /** Instruments heard on most tracks, most common first. */
   instruments: InstrumentName[];
   kit: KitName | null;
@@ -49,18 +53,37 @@ const STYLE: Readonly<Record<string, readonly string[]>> = {
   rock: ['guitar-driven anthems', 'garage-band swagger', 'arena-sized choruses', 'riff-heavy rockers', 'classic-rock crunch', 'bar-band energy', 'power-chord stompers'],
 };
 
+/** What listeners call each genre: the plain name first (as the genre tags and prompts spell it). */
 const LABEL: Readonly<Record<string, readonly string[]>> = {
-  blues: ['the blues', 'electric blues'],
-  classical: ['classical music', 'the classical repertoire'],
+  blues: ['blues', 'electric blues', 'the blues'],
+  classical: ['classical', 'classical music'],
   country: ['country', 'country and western'],
-  disco: ['disco', 'seventies dance music'],
-  hiphop: ['hip-hop', 'rap'],
+  disco: ['disco', 'seventies disco'],
+  hiphop: ['hip hop', 'hip-hop', 'rap'],
   jazz: ['jazz', 'straight-ahead jazz'],
-  metal: ['heavy metal', 'metal'],
+  metal: ['metal', 'heavy metal'],
   pop: ['pop', 'mainstream pop'],
   reggae: ['reggae', 'roots reggae'],
   rock: ['rock', 'rock and roll'],
 };
+
+/** A genre named in passing; {g} is a plain genre name, so it reads as an adjective or a noun. */
+const NAMED = [
+  'A {g} record through and through.',
+  'Great {g} album.',
+  'This is {g} at its finest.',
+  'If you like {g}, you will like this.',
+  'Solid {g} from start to finish.',
+  'Every track is pure {g}.',
+  'Easily the best {g} I have heard this year.',
+  'Real {g}, played by people who love it.',
+  'As {g} albums go, this is one of the good ones.',
+];
+
+const DANCE = {
+  yes: ['Very danceable.', 'You can dance to every track.', 'Great music for dancing.', 'It is danceable from start to finish.', 'It got me dancing in the kitchen.'],
+  no: ['Not danceable at all.', 'Not music to dance to.', 'This is for listening, not for dancing.', 'Nobody is going to dance to this, and that is fine.'],
+} as const;
 
 const COMPARE: Readonly<Record<string, readonly string[]>> = {
   blues: ['like a lost Chess Records session', 'like a Saturday night in a Mississippi juke joint', 'like something Muddy Waters would nod along to'],
@@ -106,15 +129,15 @@ const KIT: Readonly<Record<KitName, readonly string[]>> = {
 };
 
 const TEMPO: Readonly<Record<'slow' | 'medium' | 'fast', { adj: readonly string[]; extra: readonly string[] }>> = {
-  slow: { adj: ['languid', 'unhurried', 'slow-burning', 'ballad-like', 'lazy', 'leisurely'], extra: ['perfect for a rainy afternoon', 'nothing here is in a hurry', 'it takes its sweet time'] },
-  medium: { adj: ['mid-tempo', 'steady', 'easygoing', 'moderate', 'loping'], extra: ['never rushed, never dragging', 'a comfortable walking pace', 'right in the pocket'] },
-  fast: { adj: ['breakneck', 'up-tempo', 'frantic', 'racing', 'high-octane', 'blistering'], extra: ["you'll be out of breath by the end", 'the band barely pauses for air', 'it barrels along'] },
+  slow: { adj: ['slow', 'languid', 'unhurried', 'slow-burning', 'ballad-like', 'lazy', 'leisurely'], extra: ['perfect for a rainy afternoon', 'nothing here is in a hurry', 'it takes its sweet time'] },
+  medium: { adj: ['medium-paced', 'mid-tempo', 'steady', 'easygoing', 'moderate', 'loping'], extra: ['never rushed, never dragging', 'a comfortable walking pace', 'right in the pocket'] },
+  fast: { adj: ['fast', 'breakneck', 'up-tempo', 'frantic', 'racing', 'high-octane', 'blistering'], extra: ["you'll be out of breath by the end", 'the band barely pauses for air', 'it barrels along'] },
 };
 
 const MOOD = {
-  brightUp: ['joyous', 'euphoric', 'exuberant', 'feel-good', 'uplifting', 'celebratory'],
-  brightDown: ['warm', 'serene', 'content', 'gentle', 'peaceful', 'tender'],
-  darkDown: ['melancholy', 'wistful', 'mournful', 'bittersweet', 'somber', 'lonely'],
+  brightUp: ['happy', 'joyous', 'euphoric', 'exuberant', 'feel-good', 'uplifting', 'celebratory'],
+  brightDown: ['happy', 'warm', 'serene', 'content', 'gentle', 'peaceful', 'tender'],
+  darkDown: ['sad', 'melancholy', 'wistful', 'mournful', 'bittersweet', 'somber', 'lonely'],
   darkUp: ['aggressive', 'menacing', 'angry', 'tense', 'restless', 'furious'],
   neutral: ['balanced', 'even-keeled', 'pleasant', 'understated'],
 } as const;
@@ -166,6 +189,11 @@ function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
+/** "a tense" / "an unhurried": the article that goes before `word`. */
+function an(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+}
+
 function fill(template: string, vars: Record<string, string>): string {
   return template.replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? `{${k}}`);
 }
@@ -205,6 +233,13 @@ function genreSentence(rng: Rng, genre: string, secondary: boolean): string {
   return rng.pick(templates);
 }
 
+/** The genre by name ("Great jazz album."); the plain name most often, since that is what people type. */
+function namedGenreSentence(rng: Rng, genre: string): string {
+  const names = (LABEL[genre] ?? [genre]).filter((n) => !n.startsWith('the '));
+  const name = rng.bool(0.7) ? (names[0] as string) : rng.pick(names);
+  return cap(fill(rng.pick(NAMED), { g: name }).replace(/^A ([aeiou])/i, 'An $1'));
+}
+
 function instrumentSentences(rng: Rng, f: AlbumFacts): string[] {
   const names = f.instruments.map((i) => rng.pick(INSTR[i]));
   if (f.kit && rng.bool(0.6)) names.splice(rng.int(0, names.length), 0, rng.pick(KIT[f.kit]));
@@ -231,8 +266,8 @@ function tempoSentence(rng: Rng, f: AlbumFacts): string {
   const adj = rng.pick(t.adj);
   let s = rng.pick([
     `The tempos are mostly ${adj}.`,
-    `It is a ${adj} record: ${rng.pick(t.extra)}.`,
-    `Most songs move at a ${adj} clip.`,
+    `It is ${an(adj)} record: ${rng.pick(t.extra)}.`,
+    `Most songs move at ${an(adj)} clip.`,
     `The pace is ${adj} throughout, ${rng.pick(t.extra)}.`,
   ]);
   if (f.swing && rng.bool(0.7)) s += ' ' + rng.pick(['Everything swings hard.', 'There is a lovely shuffle feel to the rhythm.', 'The rhythm section has a loose, swinging lilt.']);
@@ -249,7 +284,7 @@ function moodSentence(rng: Rng, f: AlbumFacts): string {
   return rng.pick([
     `The overall mood is ${m}.`,
     `It left me feeling ${m}.`,
-    `There is a ${m} quality to the whole album; ${extra}.`,
+    `There is ${an(m)} quality to the whole album; ${extra}.`,
     `These songs feel ${m}, ${extra}.`,
   ]);
 }
@@ -276,6 +311,8 @@ export function writeReview(rng: Rng, f: AlbumFacts, rating: number, reviewerID:
   if (rng.bool(0.75)) middle.push(tempoSentence(rng, f));
   if (rng.bool(0.85)) middle.push(moodSentence(rng, f));
   if (rng.bool(0.6)) middle.push(productionSentence(rng, f) as string);
+  if (rng.bool(0.75)) middle.push(namedGenreSentence(rng, primary));
+  if (rng.bool(0.35)) middle.push(rng.pick(f.danceable ? DANCE.yes : DANCE.no));
   if (rng.bool(0.4)) middle.push(`${rng.pick(['It sounds', 'At times it feels', 'It comes across'])} ${rng.pick(COMPARE[primary] ?? ['like nothing else'])}.`);
   rng.shuffle(middle);
   const asides = ASIDES.filter(() => rng.bool(0.08)).slice(0, 2);
