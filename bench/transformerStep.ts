@@ -1,9 +1,13 @@
 /**
  * One training step of the shared Transformer stack (src/model/transformer.ts) against PyTorch
- * doing the same step (../shared/peers/torch_transformer_step.py, one thread): 2 pre-LN layers,
- * width 256, 4 heads, FFN 1024, sequence 128, batch 16, MSE on the output, Adam.
+ * doing the same step (../shared/peers/torch_transformer_step.py): 2 pre-LN layers, width 256,
+ * 4 heads, FFN 1024, sequence 128, batch 16, MSE on the output, Adam.
  * Difference, for honesty: our blocks have biases (the peer's have none), i.e. slightly more
  * work on our side. Both use ReLU in the FFN.
+ *
+ * Measured in one run: our step with the native OpenBLAS kernels on 1 and 2 threads (when the
+ * addon is built; src/tensor/native.ts), two data-parallel workers (1 thread each), the wasm-only
+ * kernels (the fallback), and PyTorch on 1 and 2 threads; ratios compare like thread counts.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { once } from 'node:events';
@@ -14,6 +18,8 @@ import { initParams, disposeParams, type Params } from '../src/model/params.js';
 import { keyPaddingBias, stack, stackSpecs } from '../src/model/transformer.js';
 import { Rng } from '../src/util/rng.js';
 import { AllReduce, allReduceBuffers, type AllReduceBuffers } from '../src/tensor/allReduce.js';
+import { loadNative, nativeUnavailableReason, setNativeThreads } from '../src/tensor/native.js';
+import { nativeKernelsActive, setNativeKernels } from '../src/tensor/wasmKernels.js';
 
 const B = 16;
 const T = 128;
@@ -103,6 +109,7 @@ interface WorkerSetup {
 async function workerMain(w: WorkerSetup): Promise<void> {
   const per = B / w.buffers.world;
   const s = await setup(w.rank * per, (w.rank + 1) * per);
+  setNativeThreads(1); // one core per worker
   const reduce = new AllReduce(w.buffers, w.rank);
   const flat = new Float32Array(w.buffers.size);
   const step = () => {
@@ -171,37 +178,95 @@ if (!isMainThread && (workerData as WorkerSetup | undefined)?.role === 'transfor
   await workerMain(workerData as WorkerSetup);
 }
 
+/** Same number of steps for the single-thread run and the workers, so their parameters can be compared. */
+const STEPS = 4;
+
 export const transformerStepBenchmark: Benchmark = {
   name: 'transformerStep',
-  summary: `one Adam training step, ${L} pre-LN layers d=${D} h=${H} ffn=${F}, batch ${B} x seq ${T}: musicbert (tfjs-wasm) vs PyTorch (1 thread)`,
+  summary: `one Adam training step, ${L} pre-LN layers d=${D} h=${H} ffn=${F}, batch ${B} x seq ${T}: musicbert (tfjs-wasm + native OpenBLAS kernels) vs PyTorch, 1 and 2 threads`,
   async run() {
-    const ours = await measureTransformerStep();
-    const dp = await measureDataParallel(2);
-    // Same 5 steps on the same batch: the replicas must land where the single thread did.
-    let drift = 0;
-    dp.watched.forEach((v, i) => (drift = Math.max(drift, Math.abs(v - (ours.watched[i] as number)))));
-    const peer = runPeer('torch_transformer_step.py', ['--threads', '1', '--B', String(B), '--T', String(T), '--D', String(D), '--F', String(F), '--H', String(H), '--L', String(L)]);
+    await ready();
+    const native = nativeKernelsActive();
+    const gflops = (s: number) => round(stepFlops() / s / 1e9, 1);
     const out: Record<string, unknown> = {
+      step_gflop: round(stepFlops() / 1e9, 2),
+      musicbert_native: native ? `OpenBLAS ${loadNative()?.info().corename ?? ''}`.trim() : `off: ${nativeUnavailableReason() ?? 'not installed'}`,
+    };
+    // The default path: native kernels on 1 thread when built, else the wasm kernels.
+    if (native) setNativeThreads(1);
+    const ours = await measureTransformerStep(STEPS);
+    Object.assign(out, {
       musicbert_train_step_s: round(ours.trainStepS),
       musicbert_train_step_min_s: round(ours.minStepS), // the least disturbed step (the machine is shared)
       musicbert_fwd_s: round(ours.fwdS),
       musicbert_gflops: round(ours.gflops, 1),
-      musicbert_2workers_train_step_s: round(dp.trainStepS),
-      musicbert_2workers_gflops: round(stepFlops() / dp.trainStepS / 1e9, 1),
-      musicbert_2workers_max_param_drift: drift,
-      step_gflop: round(stepFlops() / 1e9, 2),
-    };
-    if (peer.ok) {
-      const ps = Number(peer.result.train_step_s);
-      out.peer = peer.result.peer;
-      out.peer_train_step_s = ps;
-      out.peer_fwd_s = peer.result.fwd_s;
-      out.peer_gflops = round(stepFlops() / ps / 1e9, 1);
-      out.ratio_train_step = round(ours.trainStepS / ps, 2);
-      out.ratio_train_step_2workers = round(dp.trainStepS / ps, 2);
-    } else {
-      out.peer = `not run: ${peer.reason}`;
+    });
+    let two: Awaited<ReturnType<typeof measureTransformerStep>> | undefined;
+    let wasm: Awaited<ReturnType<typeof measureTransformerStep>> = ours;
+    if (native) {
+      setNativeThreads(2);
+      try {
+        two = await measureTransformerStep(STEPS);
+      } finally {
+        setNativeThreads(1);
+      }
+      out.musicbert_native_2threads_train_step_s = round(two.trainStepS);
+      out.musicbert_native_2threads_gflops = round(two.gflops, 1);
+      // The fallback everyone without the addon gets (fewer steps: ~1 s each).
+      setNativeKernels(false);
+      try {
+        wasm = await measureTransformerStep(2);
+      } finally {
+        setNativeKernels(true);
+      }
+      out.musicbert_wasm_train_step_s = round(wasm.trainStepS);
+      out.musicbert_wasm_gflops = round(wasm.gflops, 1);
     }
+    const dp = await measureDataParallel(2, STEPS);
+    // Same steps on the same batch: the replicas must land where the single thread did.
+    let drift = 0;
+    dp.watched.forEach((v, i) => (drift = Math.max(drift, Math.abs(v - (ours.watched[i] as number)))));
+    Object.assign(out, {
+      musicbert_2workers_train_step_s: round(dp.trainStepS),
+      musicbert_2workers_gflops: gflops(dp.trainStepS),
+      musicbert_2workers_max_param_drift: drift,
+    });
+    const peerArgs = ['--B', String(B), '--T', String(T), '--D', String(D), '--F', String(F), '--H', String(H), '--L', String(L)];
+    const peer1 = runPeer('torch_transformer_step.py', ['--threads', '1', ...peerArgs]);
+    const peer2 = runPeer('torch_transformer_step.py', ['--threads', '2', ...peerArgs]);
+    if (peer1.ok) {
+      const ps = Number(peer1.result.train_step_s);
+      Object.assign(out, { peer: peer1.result.peer, peer_train_step_s: ps, peer_fwd_s: peer1.result.fwd_s, peer_gflops: gflops(ps) });
+      out.ratio_train_step = round(ours.trainStepS / ps, 2);
+      if (native) out.ratio_wasm_train_step = round(wasm.trainStepS / ps, 2);
+    } else {
+      out.peer = `not run: ${peer1.reason}`;
+    }
+    if (peer2.ok) {
+      const ps2 = Number(peer2.result.train_step_s);
+      Object.assign(out, { peer_2threads_train_step_s: ps2, peer_2threads_gflops: gflops(ps2) });
+      if (two) out.ratio_native_2threads_vs_peer_2threads = round(two.trainStepS / ps2, 2);
+      out.ratio_2workers_vs_peer_2threads = round(dp.trainStepS / ps2, 2);
+    }
+    // Best against best: the fastest way we have to run the step vs PyTorch's fastest thread count.
+    const oursBest = Math.min(...[out.musicbert_train_step_s, out.musicbert_native_2threads_train_step_s, out.musicbert_2workers_train_step_s].filter((v): v is number => typeof v === 'number'));
+    const peerBest = Math.min(...[out.peer_train_step_s, out.peer_2threads_train_step_s].filter((v): v is number => typeof v === 'number'));
+    if (Number.isFinite(peerBest)) out.ratio_best_vs_peer_best = round(oursBest / peerBest, 2);
+    const row = (label: string, key: string, ratioKey?: string) => {
+      const sec = out[key];
+      if (typeof sec !== 'number') return '';
+      const ratio = ratioKey && typeof out[ratioKey] === 'number' ? `  ${out[ratioKey]}x PyTorch at the same threads` : '';
+      return `  ${label.padEnd(32)} ${sec.toFixed(3)} s/step  ${gflops(sec).toFixed(1).padStart(6)} GFLOP/s${ratio}\n`;
+    };
+    process.stderr.write(
+      row(native ? 'musicbert native, 1 thread' : 'musicbert wasm, 1 thread', 'musicbert_train_step_s', 'ratio_train_step') +
+        row('musicbert native, 2 threads', 'musicbert_native_2threads_train_step_s', 'ratio_native_2threads_vs_peer_2threads') +
+        row('musicbert 2 workers x 1 thread', 'musicbert_2workers_train_step_s', 'ratio_2workers_vs_peer_2threads') +
+        (native ? row('musicbert wasm only, 1 thread', 'musicbert_wasm_train_step_s', 'ratio_wasm_train_step') : '') +
+        row('PyTorch, 1 thread', 'peer_train_step_s') +
+        row('PyTorch, 2 threads', 'peer_2threads_train_step_s') +
+        (out.ratio_best_vs_peer_best !== undefined ? `  best vs best: ${out.ratio_best_vs_peer_best}x\n` : ''),
+    );
     return out;
   },
 };

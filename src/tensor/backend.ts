@@ -1,7 +1,8 @@
 /**
  * The tensor backend: tfjs-core on the wasm backend (XNNPACK + SIMD), chosen and measured in
  * ARCHITECTURE.md (tfjs-node cannot install offline; the pure-JS cpu backend is ~30x slower).
- * Every module that makes tensors awaits `ready()` once before its first op.
+ * Every module that makes tensors awaits `ready()` once before its first op. On wasm, ready()
+ * also installs the native OpenBLAS products when the addon is built (native.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's Node bundle registers no gradient functions; the umbrella package's bundle registers
@@ -21,6 +22,9 @@ export function ready(name: BackendName = (process.env.MUSICBERT_BACKEND as Back
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`could not initialise the tfjs "${name}" backend`);
       await tf.ready();
+      // Products through OpenBLAS when the optional native addon is built (native.ts); imported
+      // here, not at the top, because wasmKernels.ts imports this module.
+      if (name === 'wasm') (await import('./wasmKernels.js')).installNativeKernels();
     })();
   }
   return pending;

@@ -16,7 +16,7 @@
  */
 import { tf } from './backend.js';
 import { Rng } from '../util/rng.js';
-import { BATCH_MATMUL_KERNEL, IM2COL_T_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, QKV_SPLIT_KERNEL, installWasmKernels } from './wasmKernels.js';
+import { BATCH_MATMUL_KERNEL, IM2COL_T_KERNEL, LAYER_NORM_GRAD_KERNEL, LAYER_NORM_KERNEL, QKV_SPLIT_KERNEL, installWasmKernels, nativeKernelsActive } from './wasmKernels.js';
 
 installWasmKernels();
 
@@ -36,6 +36,7 @@ const customGrad = tf.customGrad as unknown as (f: (...args: never[]) => GradRes
  * smaller of a and g goes on the right.
  */
 function weightGrad(a: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
+  if (nativeKernelsActive()) return tf.matMul(a, g, true, false); // OpenBLAS reads aᵀ in place
   return a.shape[1] < g.shape[1] ? (tf.transpose(tf.matMul(tf.transpose(g), a)) as tf.Tensor2D) : tf.matMul(tf.transpose(a), g);
 }
 
@@ -46,7 +47,8 @@ const matMulGrad = customGrad((a: T, b: T, save: Save) => {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: T, saved: T[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), weightGrad(sa, dy as tf.Tensor2D)];
+      const dA = nativeKernelsActive() ? tf.matMul(dy as tf.Tensor2D, sb, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(sb));
+      return [dA, weightGrad(sa, dy as tf.Tensor2D)];
     },
   };
 });
@@ -65,7 +67,8 @@ function makeLinear(activation: 'linear' | 'relu'): (x: T, w: T, b: T) => T {
       gradFunc: (dy: T, saved: T[]) => {
         const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
         const g = (sy ? tf.mul(dy, tf.step(sy)) : dy) as tf.Tensor2D;
-        return [tf.matMul(g, tf.transpose(sw)), weightGrad(sx, g), tf.sum(g, 0)];
+        const dx = nativeKernelsActive() ? tf.matMul(g, sw, false, true) : tf.matMul(g, tf.transpose(sw));
+        return [dx, weightGrad(sx, g), tf.sum(g, 0)];
       },
     };
   }) as (x: T, w: T, b: T) => T;
@@ -108,6 +111,7 @@ const batchMatMulGrad = customGrad((a: T, b: T, save: Save) => {
     gradFunc: (dy: T, saved: T[]) => {
       const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
       const d = dy as tf.Tensor3D;
+      if (nativeKernelsActive()) return [tf.matMul(d, sb, false, true), tf.matMul(sa, d, true, false)]; // transposes read in place
       return [rawBatchMatMul(d, tf.transpose(sb, [0, 2, 1])), rawBatchMatMul(tf.transpose(sa, [0, 2, 1]), d)];
     },
   };

@@ -15,8 +15,16 @@
  * Transpose, Sum, Identity and GatherV2 REPLACE the registered wasm kernels (so tfjs' own gradients benefit
  * too) and fall back to the original kernel for every case they do not handle.
  * test/ops.test.ts checks them against the original kernels.
+ *
+ * With the optional native addon (native.ts: OpenBLAS on the same heap), installNativeKernels()
+ * also routes the products (BatchMatMul, _FusedMatMul, MusicbertBatchMatMul) through cblas_sgemm,
+ * transposes included, falling back per call to the wasm kernel for anything it does not handle,
+ * the JS loops of Transpose, Sum, LayerNorm, the q/k/v split and im2colᵀ run as C
+ * (native/kernels.c) on the same heap, and so does the 2x2 max-pool gradient; test/native.test.ts
+ * checks all of them against the wasm/JS kernels.
  */
 import { tf } from './backend.js';
+import { loadNative, type NativeAddon } from './native.js';
 
 interface WasmTensorData {
   id: number;
@@ -40,6 +48,8 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.
 type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 export const BATCH_MATMUL_KERNEL = 'MusicbertBatchMatMul';
+
+const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
 // ---------------------------------------------------------------------------------------------
 // Batched matmul over heap views
@@ -186,10 +196,16 @@ function makeTranspose(original: KernelFn): KernelFn {
     const heap = be.wasm.HEAP32; // read after makeOutput: memory may have grown (new views)
     const src = be.dataIdMap.get(x.dataId).memoryOffset >> 2;
     const dst = be.dataIdMap.get(out.dataId).memoryOffset >> 2;
+    const n = nativeKernels();
     if (batched2d) {
       const rows = c.shape[r - 2] as number;
       const cols = c.shape[r - 1] as number;
-      transposeBatched2d(heap, src, dst, c.shape.slice(0, r - 2).reduce((a, b) => a * b, 1), rows, cols);
+      const batch = product(c.shape.slice(0, r - 2));
+      if (n) n.transpose2d(heap.buffer as ArrayBuffer, src * 4, dst * 4, batch, rows, cols);
+      else transposeBatched2d(heap, src, dst, batch, rows, cols);
+    } else if (n && r <= 6) {
+      const pad = (xs: number[]) => [...xs, ...new Array<number>(6 - xs.length).fill(0)];
+      n.permuteRows(heap.buffer as ArrayBuffer, src * 4, dst * 4, r, ...(pad(c.shape) as Six), ...(pad(c.perm) as Six));
     } else {
       transposeRows(heap, src, dst, c.shape, c.perm);
     }
@@ -216,6 +232,11 @@ function makeSum(original: KernelFn): KernelFn {
     const heap = be.wasm.HEAPF32;
     const src = be.dataIdMap.get(x.dataId).memoryOffset >> 2;
     const dst = be.dataIdMap.get(out.dataId).memoryOffset >> 2;
+    const n = nativeKernels();
+    if (n) {
+      n.colSum(heap.buffer as ArrayBuffer, src * 4, dst * 4, rows, cols);
+      return out;
+    }
     // Accumulate in float64 blocks of columns so long reductions keep their precision.
     const BLOCK = 1024;
     const acc = new Float64Array(Math.min(BLOCK, cols));
@@ -258,6 +279,11 @@ function qkvSplitKernel(args: KernelArgs): tf.TensorInfo[] {
   const qo = be.dataIdMap.get(q.dataId).memoryOffset >> 2;
   const ko = be.dataIdMap.get(kT.dataId).memoryOffset >> 2;
   const vo = be.dataIdMap.get(v.dataId).memoryOffset >> 2;
+  const n = nativeKernels();
+  if (n) {
+    n.qkvSplit(heap.buffer as ArrayBuffer, src * 4, qo * 4, ko * 4, vo * 4, b, t, heads, dh, scale);
+    return [q, kT, v];
+  }
   for (let bi = 0; bi < b; bi++) {
     for (let ti = 0; ti < t; ti++) {
       const row = src + (bi * t + ti) * d3;
@@ -295,6 +321,11 @@ function qkvMergeKernel(args: KernelArgs): tf.TensorInfo {
   const qo = be.dataIdMap.get(dq.dataId).memoryOffset >> 2;
   const ko = be.dataIdMap.get(dkT.dataId).memoryOffset >> 2;
   const vo = be.dataIdMap.get(dv.dataId).memoryOffset >> 2;
+  const n = nativeKernels();
+  if (n) {
+    n.qkvMerge(heap.buffer as ArrayBuffer, dst * 4, qo * 4, ko * 4, vo * 4, b, t, heads, dh, scale);
+    return out;
+  }
   for (let bi = 0; bi < b; bi++) {
     for (let ti = 0; ti < t; ti++) {
       const row = dst + (bi * t + ti) * d3;
@@ -339,6 +370,11 @@ function layerNormKernel(args: KernelArgs): tf.TensorInfo[] {
   const yo = be.dataIdMap.get(y.dataId).memoryOffset >> 2;
   const mo = be.dataIdMap.get(mean.dataId).memoryOffset >> 2;
   const ro = be.dataIdMap.get(rstd.dataId).memoryOffset >> 2;
+  const n = nativeKernels();
+  if (n) {
+    n.layerNorm(heap.buffer as ArrayBuffer, xo * 4, go * 4, bo * 4, yo * 4, mo * 4, ro * 4, rows, d, eps);
+    return [y, mean, rstd];
+  }
   for (let r = 0; r < rows; r++) {
     const o = xo + r * d;
     let sum = 0;
@@ -378,6 +414,13 @@ function layerNormGradKernel(args: KernelArgs): tf.TensorInfo[] {
   const mo = off('mean');
   const ro = off('rstd');
   const dxo = be.dataIdMap.get(dx.dataId).memoryOffset >> 2;
+  const n = nativeKernels();
+  if (n) {
+    const dgo = be.dataIdMap.get(dgamma.dataId).memoryOffset;
+    const dbo = be.dataIdMap.get(dbeta.dataId).memoryOffset;
+    n.layerNormGrad(heap.buffer as ArrayBuffer, dyo * 4, xo * 4, go * 4, mo * 4, ro * 4, dxo * 4, dgo, dbo, rows, d);
+    return [dx, dgamma, dbeta];
+  }
   const accG = new Float64Array(d);
   const accB = new Float64Array(d);
   for (let r = 0; r < rows; r++) {
@@ -431,6 +474,11 @@ function im2colTKernel(args: KernelArgs): tf.TensorInfo {
   const heap = be.wasm.HEAP32; // bit copy
   const src = be.dataIdMap.get(x.dataId).memoryOffset >> 2;
   const dst = be.dataIdMap.get(out.dataId).memoryOffset >> 2;
+  const nk = nativeKernels();
+  if (nk) {
+    nk.im2colT3x3(heap.buffer as ArrayBuffer, src * 4, dst * 4, n, h, w, c);
+    return out;
+  }
   for (let ky = 0; ky < 3; ky++) {
     for (let kx = 0; kx < 3; kx++) {
       for (let ci = 0; ci < c; ci++) {
@@ -509,6 +557,204 @@ function makeIdentity(original: KernelFn): KernelFn {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Products through the native addon (OpenBLAS), in place on the wasm heap
+
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1 };
+
+/**
+ * out[..., m, n] = act(op(a)·op(b) + bias) over the broadcast batch dims, or undefined when the
+ * case is not handled here (the caller then runs the wasm kernel, which also reports shape errors).
+ * Batch dims equal on both sides, or one side's batch 1, take one call (stride 0 for the
+ * broadcast side, e.g. [B,T,D]·[D,F]); other broadcasts ([2,1]·[1,3]) one call per output matrix.
+ * (The wasm kernels get two of these cases wrong in tfjs-backend-wasm 4.22: a two-sided batch
+ * broadcast returns too few elements, and _FusedMatMul adds the bias wrongly when an operand is
+ * transposed. test/native.test.ts pins both.)
+ */
+function nativeProduct(
+  addon: NativeAddon,
+  be: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transA: boolean,
+  transB: boolean,
+  bias: tf.TensorInfo | undefined,
+  activation: number,
+): tf.TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = (transA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
+  const k = (transA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
+  const kb = (transB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
+  const n = (transB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
+  if (k !== kb) return undefined;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return undefined;
+  }
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined;
+  const batch = product(outer);
+  const batchA = product(outerA);
+  const batchB = product(outerB);
+  const out = be.makeOutput([...outer, m, n], 'float32');
+  // After makeOutput: growing the heap detaches the previous ArrayBuffer.
+  const heap = be.wasm.HEAPF32.buffer as ArrayBuffer;
+  const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+  const [aOff, bOff, cOff] = [offset(a), offset(b), offset(out)];
+  const biasOff = bias ? offset(bias) : -1;
+  const tA = transA ? 1 : 0;
+  const tB = transB ? 1 : 0;
+  if ((batchA === batch || batchA === 1) && (batchB === batch || batchB === 1)) {
+    addon.gemm(heap, batch, m, n, k, tA, tB, aOff, bOff, cOff, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, biasOff, activation);
+  } else {
+    const ia = broadcastIndex(outer, outerA);
+    const ib = broadcastIndex(outer, outerB);
+    for (let i = 0; i < batch; i++) {
+      addon.gemm(heap, 1, m, n, k, tA, tB, aOff + ia(i) * m * k * 4, bOff + ib(i) * k * n * 4, cOff + i * m * n * 4, 0, 0, biasOff, activation);
+    }
+  }
+  nativeCalls++;
+  return out;
+}
+
+/** For output batch index i over `outer`, the matching flat batch index in an operand of batch dims `dims` (broadcast). */
+function broadcastIndex(outer: number[], dims: number[]): (i: number) => number {
+  const pad = outer.length - dims.length;
+  return (i) => {
+    let rem = i;
+    let idx = 0;
+    let stride = 1;
+    for (let ax = outer.length - 1; ax >= 0; ax--) {
+      const d = outer[ax] as number;
+      const c = rem % d;
+      rem = (rem - c) / d;
+      const own = ax >= pad ? (dims[ax - pad] as number) : 1;
+      if (own > 1) idx += c * stride;
+      stride *= own;
+    }
+    return idx;
+  };
+}
+
+let nativeAddon: NativeAddon | undefined;
+let nativeOn = false;
+/** Products run natively so far (tests check that the native path, not the fallback, ran). */
+let nativeCalls = 0;
+let nativeInstalled = false;
+type Six = [number, number, number, number, number, number];
+
+/** The addon when native kernels are on (the JS heap kernels above then hand their work to it). */
+function nativeKernels(): NativeAddon | undefined {
+  return nativeOn ? nativeAddon : undefined;
+}
+
+function makeNativeBatchMatMul(original: KernelFn): KernelFn {
+  return (args) => {
+    if (!nativeOn || !nativeAddon) return original(args);
+    const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+    const out = nativeProduct(nativeAddon, args.backend as WasmBackend, args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo, !!transposeA, !!transposeB, undefined, 0);
+    return out ?? original(args);
+  };
+}
+
+function makeNativeFusedMatMul(original: KernelFn): KernelFn {
+  return (args) => {
+    if (!nativeOn || !nativeAddon) return original(args);
+    const { transposeA, transposeB, activation } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
+    const act = ACTIVATIONS[activation ?? 'linear'];
+    if (act === undefined || args.inputs.preluActivationWeights != null) return original(args);
+    const bias = (args.inputs.bias ?? undefined) as tf.TensorInfo | undefined;
+    const out = nativeProduct(nativeAddon, args.backend as WasmBackend, args.inputs.a as tf.TensorInfo, args.inputs.b as tf.TensorInfo, !!transposeA, !!transposeB, bias, act);
+    return out ?? original(args);
+  };
+}
+
+/**
+ * The gradient of a 2x2 stride-2 'valid' max-pool (ops.maxPool2x2) natively: the wasm
+ * MaxPoolGrad took ~100 ms of a ~370 ms audio-encoder training step (batch 32, default widths).
+ * Other pool shapes go to the wasm kernel.
+ */
+function makeNativeMaxPoolGrad(original: KernelFn): KernelFn {
+  const isTwo = (v: unknown) => v === 2 || (Array.isArray(v) && v.length === 2 && v[0] === 2 && v[1] === 2);
+  return (args) => {
+    const nk = nativeKernels();
+    const dy = args.inputs.dy as tf.TensorInfo;
+    const x = args.inputs.input as tf.TensorInfo;
+    const { filterSize, strides, pad, dimRoundingMode } = (args.attrs ?? {}) as { filterSize?: unknown; strides?: unknown; pad?: unknown; dimRoundingMode?: unknown };
+    if (!nk || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || !isTwo(filterSize) || !isTwo(strides) || pad !== 'valid' || dimRoundingMode != null) {
+      return original(args);
+    }
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    if (dy.shape.join() !== [n, h >> 1, w >> 1, c].join()) return original(args);
+    const be = args.backend as WasmBackend;
+    const dx = be.makeOutput([n, h, w, c], 'float32');
+    const offset = (t: tf.TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+    nk.maxPool2x2Grad(be.wasm.HEAPF32.buffer as ArrayBuffer, offset(x), offset(dy), offset(dx), n, h, w, c);
+    return dx;
+  };
+}
+
+/**
+ * Route the wasm backend's products and 2x2 max-pool gradient through the native addon when it
+ * loads (native.ts), and let the heap kernels above (Transpose, Sum, LayerNorm, q/k/v split,
+ * im2colᵀ) hand their loops to it; returns whether it did. Idempotent; called by backend.ts once the wasm backend is ready.
+ */
+export function installNativeKernels(): boolean {
+  if (nativeInstalled) return nativeAddon !== undefined;
+  nativeInstalled = true;
+  nativeAddon = loadNative();
+  if (!nativeAddon) return false;
+  installWasmKernels(); // so MusicbertBatchMatMul exists to be wrapped, and is not re-registered over the wrapper later
+  const wrappers = [
+    ['BatchMatMul', makeNativeBatchMatMul],
+    ['_FusedMatMul', makeNativeFusedMatMul],
+    [BATCH_MATMUL_KERNEL, makeNativeBatchMatMul],
+    ['MaxPoolGrad', makeNativeMaxPoolGrad],
+  ] as const;
+  for (const [name, make] of wrappers) {
+    replaceKernel(name, make);
+  }
+  nativeOn = true;
+  return true;
+}
+
+/**
+ * Switch the native kernels (products and heap loops) on or off at run time: tests and the
+ * benchmark compare both paths in one process. Returns the previous state; stays off when the
+ * addon is not loaded.
+ */
+export function setNativeKernels(on: boolean): boolean {
+  const was = nativeOn;
+  nativeOn = on && nativeAddon !== undefined;
+  return was;
+}
+
+/** Whether the native kernels are currently in use. */
+export function nativeKernelsActive(): boolean {
+  return nativeOn;
+}
+
+/** How many products have run through the addon in this thread. */
+export function nativeProductCount(): number {
+  return nativeCalls;
+}
+
+/** Replace the registered wasm kernel `name` by make(original), keeping its setup/dispose hooks. */
+function replaceKernel(name: string, make: (original: KernelFn) => KernelFn): void {
+  const original = tf.getKernel(name, 'wasm');
+  if (!original) return;
+  tf.unregisterKernel(name, 'wasm');
+  const config: tf.KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc: make(original.kernelFunc as unknown as KernelFn) as unknown as tf.KernelFunc };
+  if (original.setupFunc) config.setupFunc = original.setupFunc;
+  if (original.disposeFunc) config.disposeFunc = original.disposeFunc;
+  tf.registerKernel(config);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 let installed = false;
 
@@ -530,12 +776,6 @@ export function installWasmKernels(): void {
     },
   });
   for (const [name, make] of [['Transpose', makeTranspose], ['Sum', makeSum], ['Identity', makeIdentity], ['GatherV2', makeGather]] as const) {
-    const original = tf.getKernel(name, 'wasm');
-    if (!original) continue;
-    tf.unregisterKernel(name, 'wasm');
-    const config: tf.KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc: make(original.kernelFunc as unknown as KernelFn) as unknown as tf.KernelFunc };
-    if (original.setupFunc) config.setupFunc = original.setupFunc;
-    if (original.disposeFunc) config.disposeFunc = original.disposeFunc;
-    tf.registerKernel(config);
+    replaceKernel(name, make);
   }
 }

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "musicbert_native",
+      "sources": ["addon.c", "gemm.c", "kernels.c"],
+      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
+      "libraries": ["-lopenblas", "-lm"]
+    }
+  ]
+}
