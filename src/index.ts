@@ -13,3 +13,4 @@ export { evaluate, trainingCorpus, runProbes, probe, selectParams, fitPredict, o
 export * from './train/index.js';
 export * from './data/datasets/index.js';
 export { synthesizeCorpus, GENRES, TAG_VOCABULARY, renderTrack, planCorpus, type SynthOptions, type CorpusPlan, type PlannedTrack, type PlannedAlbum, type TrackParams, type TrackLabels, type SynthManifest } from './data/synth/index.js';
+export { setNativeThreads, nativeUnavailableReason } from './tensor/native.js';
