@@ -40,6 +40,11 @@ function weightGrad(a: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D {
   return a.shape[1] < g.shape[1] ? (tf.transpose(tf.matMul(tf.transpose(g), a)) as tf.Tensor2D) : tf.matMul(tf.transpose(a), g);
 }
 
+/** Input gradient g·bᵀ for g [M,N], b [K,N]; the native kernels read bᵀ in place, wasm needs it explicit. */
+function inputGrad(g: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return nativeKernelsActive() ? tf.matMul(g, b, false, true) : tf.matMul(g, tf.transpose(b));
+}
+
 /** [M,K]·[K,N] → [M,N]; gradient: dA = dY·transpose(B), dB = transpose(A)·dY, all plain products. */
 const matMulGrad = customGrad((a: T, b: T, save: Save) => {
   save([a, b]);
@@ -47,8 +52,7 @@ const matMulGrad = customGrad((a: T, b: T, save: Save) => {
     value: tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D),
     gradFunc: (dy: T, saved: T[]) => {
       const [sa, sb] = saved as [tf.Tensor2D, tf.Tensor2D];
-      const dA = nativeKernelsActive() ? tf.matMul(dy as tf.Tensor2D, sb, false, true) : tf.matMul(dy as tf.Tensor2D, tf.transpose(sb));
-      return [dA, weightGrad(sa, dy as tf.Tensor2D)];
+      return [inputGrad(dy as tf.Tensor2D, sb), weightGrad(sa, dy as tf.Tensor2D)];
     },
   };
 });
@@ -67,8 +71,7 @@ function makeLinear(activation: 'linear' | 'relu'): (x: T, w: T, b: T) => T {
       gradFunc: (dy: T, saved: T[]) => {
         const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
         const g = (sy ? tf.mul(dy, tf.step(sy)) : dy) as tf.Tensor2D;
-        const dx = nativeKernelsActive() ? tf.matMul(g, sw, false, true) : tf.matMul(g, tf.transpose(sw));
-        return [dx, weightGrad(sx, g), tf.sum(g, 0)];
+        return [inputGrad(g, sw), weightGrad(sx, g), tf.sum(g, 0)];
       },
     };
   }) as (x: T, w: T, b: T) => T;

@@ -285,9 +285,10 @@ function sentenceEndId(tokenizer: Tokenizer | undefined): number {
 /** The trainer's loss closure over the training items: batch of step s = batchIndices(seed, s). */
 export function stepLoss(model: MusicBert, tokenizer: Tokenizer | undefined, items: readonly MusicItem[], s: LossSettings, seed: number): (ctx: StepContext) => LossOutput {
   if (items.length === 0) throw new UsageError('no training tracks with audio: nothing to pre-train on');
+  const sentenceEnd = sentenceEndId(tokenizer);
   return (ctx) => {
     const rows = batchIndices(items.length, Math.min(s.batch, items.length), seed, ctx.step);
-    return batchLoss(model, tokenizer, makeBatch(items, rows, model, ctx.rng, sentenceEndId(tokenizer)), s, ctx.rng, true);
+    return batchLoss(model, tokenizer, makeBatch(items, rows, model, ctx.rng, sentenceEnd), s, ctx.rng, true);
   };
 }
 
