@@ -46,7 +46,7 @@ export function gatherPatches(pool: PatchPool, rows: ArrayLike<number>, classes:
 
 function conceptLoss(encoder: AudioEncoder, x: Float32Array, y: Float32Array, n: number, training: boolean): LossOutput {
   const c = encoder.config.numConcepts;
-  const emb = encoder.embed(tf.tensor3d(x, [n, 96, 64]), training); // [n, 128]
+  const emb = encoder.embed(tf.tensor3d(x, [n, 96, 64])); // [n, 128]
   const loss = bceWithLogits(encoder.conceptLogits(emb), tf.tensor2d(y, [n, c]));
   return { loss, parts: { concept: loss } };
 }

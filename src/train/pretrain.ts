@@ -18,7 +18,7 @@ import { describeOrder } from '../data/batches.js';
 import { AudioEncoder } from '../model/audioEncoder.js';
 import { MusicBert } from '../model/musicbert.js';
 import { audioEncoderConfig, musicBertConfig, type AudioEncoderConfig, type MusicBertConfig } from '../model/config.js';
-import { loadAudioEncoder, loadCheckpoint, loadMusicBert, saveCheckpoint } from '../model/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { toSegments } from '../model/segments.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { seedFrom } from '../util/rng.js';
@@ -171,7 +171,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const previous = opts.encoderFrom ? undefined : await readState(encoderDir);
   if (opts.encoderFrom || (previous && previous.state.step >= previous.state.totalSteps)) {
     // Done before (this run or another): reuse as is.
-    encoder = await loadAudioEncoder(encoderDir);
+    encoder = await AudioEncoder.load(encoderDir);
     const st = opts.encoderFrom ? (await readState(encoderDir).catch(() => undefined))?.state : previous?.state;
     encHistory = st?.history ?? [];
     encSummary = stageSummary(encHistory, st?.validation ?? [], 0, true);
@@ -179,7 +179,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     const t0 = Date.now();
     const pool = patchPool(trainTracks.map((t) => patches.get(t.id) as PatchSet), trainTracks.map((t) => labels.get(t.id) ?? []));
     const validPool = patchPool(validTracks.map((t) => patches.get(t.id) as PatchSet), validTracks.map((t) => labels.get(t.id) ?? []));
-    encoder = previous ? await loadAudioEncoder(encoderDir) : AudioEncoder.create(encCfg, encSeed);
+    encoder = previous ? await AudioEncoder.load(encoderDir) : AudioEncoder.create(encCfg, encSeed);
     if (encSteps > 0) {
       const batch = opts.encoderBatch ?? p.encoderBatch;
       const r = await train({
@@ -230,9 +230,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   let model: MusicBert;
   let tokenizer: Tokenizer | undefined;
   if (prevModel) {
-    const loaded = await loadMusicBert(modelDir);
-    model = loaded.model;
-    tokenizer = loaded.tokenizer;
+    model = await MusicBert.load(modelDir);
+    tokenizer = model.tokenizer;
   } else {
     const albumsTrain = new Set(trainTracks.map((t) => t.albumId).filter((a): a is string => a !== undefined));
     const reviews = corpus.albums.filter((a) => albumsTrain.has(a.id)).flatMap((a) => a.reviews);
@@ -280,7 +279,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     weights,
     batch,
     mimTemperature: 0.1,
-    alignTemperature: 0.1,
+    alignTemperature: cfg.alignTemperature,
     musicVariance: meanVariance(trainItems, cfg.musicDim),
   };
   const steps = opts.steps ?? p.steps;
