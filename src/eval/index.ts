@@ -7,7 +7,8 @@
  *                            └─ training tracks (never the held-out ones) ───────────────┘→ Table1
  */
 import { join, resolve } from 'node:path';
-import { loadCorpus, type Corpus, type TrackRecord } from '../data/corpus.js';
+import type { Corpus, TrackRecord } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { ready } from '../tensor/backend.js';
 import { DatasetError, UsageError } from '../util/errors.js';
 import { DEFAULT_GRID, QUICK_GRID, availableTasks, outerSplits, runProbes } from './probes.js';

@@ -12,7 +12,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ready } from '../tensor/backend.js';
-import { loadCorpus, type Corpus, type TrackRecord } from '../data/corpus.js';
+import type { Corpus, TrackRecord } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { cachedEmbeddings, corpusPatches, defaultCacheDir, weightsHash, type PatchSet } from '../data/cache.js';
 import { describeOrder } from '../data/batches.js';
 import { AudioEncoder } from '../model/audioEncoder.js';
