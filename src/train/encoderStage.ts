@@ -12,6 +12,7 @@ import { saveCheckpoint } from '../model/checkpoint.js';
 import { batchIndices, describeOrder, multiHot } from '../data/batches.js';
 import type { Corpus } from '../data/corpus.js';
 import type { PatchSet } from '../data/cache.js';
+import { PATCH_FRAMES, MEL_BANDS, PATCH_SIZE } from '../audio/index.js';
 import { UsageError } from '../util/errors.js';
 import { seedFrom } from '../util/rng.js';
 import { modelDirs } from '../util/runDirs.js';
@@ -20,7 +21,7 @@ import { preset as getPreset, type PresetName } from './presets.js';
 import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
 import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
 
-const PATCH = 96 * 64;
+const PATCH = PATCH_SIZE;
 
 export interface EncoderOptions {
   /** Corpus directory (generator output or a public layout). */
@@ -83,7 +84,7 @@ export function gatherPatches(pool: PatchPool, rows: ArrayLike<number>, classes:
 
 function conceptLoss(encoder: AudioEncoder, x: Float32Array, y: Float32Array, n: number, training: boolean): LossOutput {
   const c = encoder.config.numConcepts;
-  const emb = encoder.embed(tf.tensor3d(x, [n, 96, 64])); // [n, 128]
+  const emb = encoder.embed(tf.tensor3d(x, [n, PATCH_FRAMES, MEL_BANDS])); // [n, 128]
   const loss = bceWithLogits(encoder.conceptLogits(emb), tf.tensor2d(y, [n, c]));
   return { loss, parts: { concept: loss } };
 }
