@@ -9,17 +9,4 @@ import { pretrainCommand } from './pretrain.js';
 import { synthCommand } from './synth.js';
 
 /** Every sub-command, in the order `musicbert --help` lists them. Add new commands here. */
-export const commands: Command[] = [
-  mainCommand,
-  synthCommand,
-  featuresCommand,
-  pretrainCommand,
-  evalCommand,
-  indexCommand,
-  searchCommand,
-  similarCommand,
-  tagsCommand,
-  askCommand,
-  retrievalEvalCommand,
-  serveCommand,
-];
+export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, indexCommand, searchCommand, similarCommand, tagsCommand, askCommand, retrievalEvalCommand, serveCommand];

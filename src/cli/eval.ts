@@ -59,16 +59,9 @@ export const evalCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        data: opt.string({ required: true, meta: 'DIR' }),
-        out: opt.string({ required: true, meta: 'DIR' }),
-        reps: opt.string(),
-        seeds: opt.int({ min: 1, default: 3 }),
-        split: opt.string({ choices: SPLITS, default: 'ff' }),
-        'train-data': opt.string(),
-        cache: opt.string(),
-        quick: opt.flag(),
-        json: opt.flag(),
-        quiet: opt.flag(),
+        data: opt.string({ required: true, meta: 'DIR' }), out: opt.string({ required: true, meta: 'DIR' }), reps: opt.string(),
+        seeds: opt.int({ min: 1, default: 3 }), split: opt.string({ choices: SPLITS, default: 'ff' }), 'train-data': opt.string(), cache: opt.string(),
+        quick: opt.flag(), json: opt.flag(), quiet: opt.flag()
       },
       usage,
     );

@@ -32,12 +32,9 @@ export const indexCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        model: opt.string({ required: true, meta: 'DIR' }),
-        input: opt.string({ required: true, meta: 'DIR' }),
-        db: opt.string({ required: true, meta: 'PATH' }),
-        batch: opt.int({ min: 1, default: 8 }),
-        ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
-        json: opt.flag(),
+        model: opt.string({ required: true, meta: 'DIR' }), input: opt.string({ required: true, meta: 'DIR' }),
+        db: opt.string({ required: true, meta: 'PATH' }), batch: opt.int({ min: 1, default: 8 }), ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
+        json: opt.flag()
       },
       USAGE,
     );

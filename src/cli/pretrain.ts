@@ -56,21 +56,10 @@ export const pretrainCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        data: opt.string({ required: true, meta: 'DIR' }),
-        out: opt.string({ required: true, meta: 'DIR' }),
-        objectives: opt.string(),
-        weights: opt.string(),
-        config: opt.string({ default: 'small' }),
-        steps: opt.int({ min: 1 }),
-        batch: opt.int({ min: 2 }),
-        lr: opt.number({ positive: true }),
-        'encoder-steps': opt.int({ min: 0 }),
-        'encoder-from': opt.string(),
-        seed: opt.int({ min: 0, default: 0 }),
-        cache: opt.string(),
-        'checkpoint-every': opt.int({ min: 1 }),
-        json: opt.flag(),
-        quiet: opt.flag(),
+        data: opt.string({ required: true, meta: 'DIR' }), out: opt.string({ required: true, meta: 'DIR' }), objectives: opt.string(), weights: opt.string(),
+        config: opt.string({ default: 'small' }), steps: opt.int({ min: 1 }), batch: opt.int({ min: 2 }), lr: opt.number({ positive: true }),
+        'encoder-steps': opt.int({ min: 0 }), 'encoder-from': opt.string(), seed: opt.int({ min: 0, default: 0 }), cache: opt.string(),
+        'checkpoint-every': opt.int({ min: 1 }), json: opt.flag(), quiet: opt.flag()
       },
       usage,
     );
