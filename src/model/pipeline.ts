@@ -57,12 +57,8 @@ export interface PatchVectors {
   durationS: number;
 }
 
-/** A track ready for the Transformer: its segment vectors [count, musicDim] (count ≤ maxMusicLen). */
-export interface EncodedTrack {
-  data: Float32Array;
-  count: number;
-  durationS: number;
-  /** 0.96 s patches the encoder saw. */
+/** A track ready for the Transformer: its segment vectors [count ≤ maxMusicLen, musicDim] and the 0.96 s patches the encoder saw. */
+export interface EncodedTrack extends PatchVectors {
   patches: number;
 }
 

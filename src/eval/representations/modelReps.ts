@@ -106,17 +106,10 @@ const TRACKS_PER_PASS = 4;
 
 /** Column means and population stds of [count, dim] patch vectors → [2 * dim]. */
 function meanStd(v: PatchVectors, dim: number): Float32Array {
-  const out = new Float32Array(2 * dim);
-  for (let j = 0; j < dim; j++) {
-    let s = 0;
-    for (let i = 0; i < v.count; i++) s += v.data[i * dim + j] as number;
-    const m = s / v.count;
-    let q = 0;
-    for (let i = 0; i < v.count; i++) q += ((v.data[i * dim + j] as number) - m) ** 2;
-    out[j] = m;
-    out[dim + j] = Math.sqrt(q / v.count);
-  }
-  return out;
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(tf.tensor2d(v.data, [v.count, dim]), 0); // [dim] each
+    return tf.concat([mean, tf.sqrt(variance)]).dataSync() as Float32Array;
+  });
 }
 
 /** Mean over patches of the encoder's concept probabilities → [numConcepts]. */
