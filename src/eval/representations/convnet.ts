@@ -10,7 +10,7 @@
  */
 import { tf } from '../../tensor/backend.js';
 import { conv3x3, linear, maxPool2x2 } from '../../tensor/ops.js';
-import { initParams, disposeParams, type ParamSpecs, type Params } from '../../model/params.js';
+import { convStackSpecs, disposeParams, initParams, zerosSpec, type ParamSpecs, type Params } from '../../model/params.js';
 import { bceWithLogits, softCrossEntropy } from '../../train/objectives.js';
 import type { LossOutput } from '../../train/trainer.js';
 
@@ -39,22 +39,16 @@ export function choiConfig(heads: HeadSpec[], hidden = 0): ConvNetConfig {
 /** He-normal conv/dense weights (ELU), Glorot-like heads, zero biases. */
 export function convNetSpecs(c: ConvNetConfig): ParamSpecs {
   if (c.channels.length !== c.pools.length) throw new RangeError('ConvNetConfig: channels and pools differ in length');
-  const specs: ParamSpecs = {};
-  const zeros = (n: number) => ({ shape: [n], init: { kind: 'zeros' as const } });
-  let cin = 1;
-  c.channels.forEach((cout, i) => {
-    specs[`conv.${i}.weight`] = { shape: [3, 3, cin, cout], init: { kind: 'normal', std: Math.sqrt(2 / (9 * cin)) } };
-    specs[`conv.${i}.bias`] = zeros(cout);
-    cin = cout;
-  });
+  const specs = convStackSpecs(c.channels);
+  let cin = c.channels[c.channels.length - 1] ?? 1;
   if (c.hidden > 0) {
     specs['hidden.weight'] = { shape: [cin, c.hidden], init: { kind: 'normal', std: Math.sqrt(2 / cin) } };
-    specs['hidden.bias'] = zeros(c.hidden);
+    specs['hidden.bias'] = zerosSpec(c.hidden);
     cin = c.hidden;
   }
   for (const h of c.heads) {
     specs[`head.${h.name}.weight`] = { shape: [cin, h.size], init: { kind: 'normal', std: Math.sqrt(1 / cin) } };
-    specs[`head.${h.name}.bias`] = zeros(h.size);
+    specs[`head.${h.name}.bias`] = zerosSpec(h.size);
   }
   return specs;
 }
