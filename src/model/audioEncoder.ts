@@ -15,7 +15,7 @@ import { tf } from '../tensor/backend.js';
 import { conv3x3Relu, linear, maxPool2x2 } from '../tensor/ops.js';
 import { poolsAfter, type AudioEncoderConfig } from './config.js';
 import { loadCheckpointOf, saveCheckpoint, type TrainingState } from './checkpoint.js';
-import { disposeParams, initParams, paramsFromWeights, type ParamSpecs, type Params } from './params.js';
+import { convStackSpecs, disposeParams, initParams, paramsFromWeights, zerosSpec, type ParamSpecs, type Params } from './params.js';
 import { UsageError } from '../util/errors.js';
 
 /** Patches per encoder pass when embedding (the last block is zero-padded to this size, see embedPatches). */
@@ -31,14 +31,8 @@ export function featureShape(c: AudioEncoderConfig): [number, number, number] {
 
 /** He-normal init for ReLU layers, Glorot for the linear embedding and concept layers. */
 export function audioEncoderSpecs(c: AudioEncoderConfig): ParamSpecs {
-  const specs: ParamSpecs = {};
-  const zeros = (n: number) => ({ shape: [n], init: { kind: 'zeros' as const } });
-  let cin = 1;
-  c.channels.forEach((cout, i) => {
-    specs[`conv.${i}.weight`] = { shape: [3, 3, cin, cout], init: { kind: 'normal', std: Math.sqrt(2 / (9 * cin)) } };
-    specs[`conv.${i}.bias`] = zeros(cout);
-    cin = cout;
-  });
+  const specs = convStackSpecs(c.channels);
+  const zeros = zerosSpec;
   const [fh, fw, fc] = featureShape(c);
   let din = fh * fw * fc;
   c.dense.forEach((dout, j) => {
