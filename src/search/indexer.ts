@@ -8,10 +8,10 @@
  * does not decode is reported and skipped, never fatal.
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { loadCorpus } from '../data/corpus.js';
-import { isAudioName } from '../data/datasets/audioFiles.js';
+import { walkAudioFiles } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
@@ -68,18 +68,7 @@ export interface IndexReport {
 
 /** Audio files under `dir`, recursively, sorted; ids are relative paths without extension. */
 async function walkAudio(dir: string): Promise<CatalogueItem[]> {
-  const files: string[] = [];
-  const visit = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // caches, hidden files
-      const p = join(d, e.name);
-      if (e.isDirectory()) await visit(p);
-      else if (e.isFile() && isAudioName(e.name)) files.push(p);
-    }
-  };
-  await visit(dir);
+  const files = (await walkAudioFiles(dir)).map((f) => f.path);
   const seen = new Set<string>();
   return files.map((path) => {
     const rel = relative(dir, path).split(sep).join('/');

@@ -29,12 +29,21 @@ import type { RepContext, Representation } from './types.js';
 const MAX_PATCHES = 1024;
 
 function presetFor(ctx: RepContext): PresetName {
-  return ctx.quick ? 'tiny' : 'small';
+  return ctx.recipe?.config ?? (ctx.quick ? 'tiny' : 'small');
+}
+
+/** A short stable hash of the recipe overrides ('' without any), for directory names. */
+function recipeKey(ctx: RepContext): string {
+  if (!ctx.recipe || Object.keys(ctx.recipe).length === 0) return '';
+  const s = JSON.stringify(ctx.recipe, Object.keys(ctx.recipe).sort());
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return `-r${h.toString(16).padStart(8, '0')}`;
 }
 
 /** A short, stable name for the training set, so runs on different training data never share a directory. */
 function runDir(ctx: RepContext, what: string): string {
-  return join(ctx.cacheDir, 'models', `${presetFor(ctx)}-s${ctx.seed}-${trainingKey(ctx)}`, what);
+  return join(ctx.cacheDir, 'models', `${presetFor(ctx)}${recipeKey(ctx)}-s${ctx.seed}-${trainingKey(ctx)}`, what);
 }
 
 function trainingKey(ctx: RepContext): string {
@@ -53,9 +62,10 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     out,
     objectives,
     seed: ctx.seed,
-    config: presetFor(ctx),
     cacheDir: join(ctx.cacheDir, 'pretrain'),
     quiet: !ctx.verbose,
+    ...ctx.recipe,
+    config: presetFor(ctx),
   };
 }
 
@@ -115,7 +125,7 @@ async function perTrack(ctx: RepContext, rep: RepName, f: (t: TrackRecord) => Pr
   return { ids: tracks.map((t) => t.id), dim, data };
 }
 
-const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), maxPatches: MAX_PATCHES });
+const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), maxPatches: MAX_PATCHES, ...(ctx.recipe ? { recipe: ctx.recipe } : {}) });
 
 export const vggishRepresentation: Representation = {
   name: 'vggish',
@@ -146,18 +156,34 @@ export const audiosetRepresentation: Representation = {
     ),
 };
 
-function musicBertRepresentation(name: 'mlm' | 'mim' | 'full', objectives: readonly ObjectiveName[]): Representation {
+export type MusicBertRow = 'mlm' | 'mim' | 'full';
+
+/** What each MusicBERT row pre-trains with. */
+export const MUSICBERT_OBJECTIVES: Readonly<Record<MusicBertRow, readonly ObjectiveName[]>> = { mlm: ['mlm'], mim: ['mim'], full: OBJECTIVES };
+
+/**
+ * The checkpoints a MusicBERT row of this context trains (training them on first use, as the
+ * row does): the joint-space evaluation loads the very model the row was scored with.
+ */
+export async function musicBertDirs(ctx: RepContext, name: MusicBertRow): Promise<{ encoderDir: string; modelDir: string }> {
+  const objectives = MUSICBERT_OBJECTIVES[name];
+  const encDir = await encoderDir(ctx, name);
+  const r = await pretrain({ ...basePretrain(ctx, objectives, runDir(ctx, name)), encoderFrom: encDir });
+  return { encoderDir: encDir, modelDir: r.modelDir };
+}
+
+function musicBertRepresentation(name: MusicBertRow): Representation {
+  const objectives = MUSICBERT_OBJECTIVES[name];
   return {
     name,
     learned: true,
     version: 1,
     settings: (ctx) => ({ ...settings(ctx), objectives }),
     async compute(ctx: RepContext): Promise<FeatureMatrix> {
-      const encDir = await encoderDir(ctx, name);
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 0, total: 1 });
-      const r = await pretrain({ ...basePretrain(ctx, objectives, runDir(ctx, name)), encoderFrom: encDir });
+      const { encoderDir: encDir, modelDir } = await musicBertDirs(ctx, name);
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 1, total: 1 });
-      const { model } = await loadMusicBert(r.modelDir);
+      const { model } = await loadMusicBert(modelDir);
       const enc = await loadAudioEncoder(encDir);
       try {
         return await perTrack(ctx, name, async (t) => {
@@ -177,6 +203,6 @@ function musicBertRepresentation(name: 'mlm' | 'mim' | 'full', objectives: reado
   };
 }
 
-export const mlmRepresentation = musicBertRepresentation('mlm', ['mlm']);
-export const mimRepresentation = musicBertRepresentation('mim', ['mim']);
-export const fullRepresentation = musicBertRepresentation('full', OBJECTIVES);
+export const mlmRepresentation = musicBertRepresentation('mlm');
+export const mimRepresentation = musicBertRepresentation('mim');
+export const fullRepresentation = musicBertRepresentation('full');
