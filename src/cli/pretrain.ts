@@ -5,10 +5,12 @@ import { parseCommandArgs, numberOption, stringOption, type Command } from './co
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
+import { loadCorpus } from '../data/corpus.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const usage = `usage: musicbert pretrain --data DIR --out DIR [options]
 
-Pre-train on a corpus (the generator's output or GTZAN/Deezer/MuMu layouts):
+Pre-train on a corpus (the generator's output, GTZAN/Deezer/MuMu layouts, or a catalogue folder):
   stage 1  the audio encoder learns concept tags from log-mel patches   → OUT/audio-encoder/
   stage 2  the shared MusicBert learns the chosen objectives over the
            frozen encoder vectors and album reviews                     → OUT/musicbert/
@@ -27,7 +29,8 @@ options:
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
   --json              print the summary as JSON on stdout
-  --quiet             no progress on stderr`;
+  --quiet             no progress on stderr
+${CATALOGUE_USAGE}`;
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(4) : '-';
@@ -71,6 +74,7 @@ export const pretrainCommand: Command = {
         'checkpoint-every': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
+        ...CATALOGUE_FLAGS,
       },
       usage,
     );
@@ -88,8 +92,10 @@ export const pretrainCommand: Command = {
     const lr = numberOption(stringOption(args, 'lr'), 'lr', p.lr);
     if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
     const objectivesText = stringOption(args, 'objectives');
+    const load = await catalogueLoadOptions(args);
     const result = await pretrain({
       data,
+      ...(load.columns ? { corpus: await loadCorpus(data, load) } : {}),
       out,
       objectives: objectivesText ? parseObjectives(objectivesText) : undefined,
       weights: parseWeights(stringOption(args, 'weights')),
