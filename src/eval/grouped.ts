@@ -32,7 +32,8 @@ import { DEFAULT_GRID, QUICK_GRID, probe, type ProbeGrid, type ProbeKind } from 
 import { cachedRepresentation } from './representations/cache.js';
 import { LogMelSource } from './representations/frontend.js';
 import { representation } from './representations/index.js';
-import { musicBertDirs } from './representations/modelReps.js';
+import { musicBertDirs, pretrainCacheDir } from './representations/modelReps.js';
+import { trackPatches } from '../data/cache.js';
 import type { PretrainRecipe, RepContext, RepProgress } from './representations/types.js';
 import { REP_LABELS, type FeatureMatrix, type RepName } from './types.js';
 
@@ -258,13 +259,13 @@ function summarise(tasks: TaskData[], perTask: Map<string, { scores: Array<Recor
 }
 
 /** Embed tracks with a joint space; those that fail to decode are counted, not fatal. */
-async function embedAll(space: JointSpace, tracks: readonly TrackRecord[]): Promise<{ vectors: Float32Array[]; kept: TrackRecord[]; skipped: number }> {
+async function embedAll(space: JointSpace, tracks: readonly TrackRecord[], frontend: LogMelSource): Promise<{ vectors: Float32Array[]; kept: TrackRecord[]; skipped: number }> {
   const vectors: Float32Array[] = [];
   const kept: TrackRecord[] = [];
   let skipped = 0;
   for (const t of tracks) {
     try {
-      const enc = await space.encodeTrack(t.audioPath);
+      const enc = await space.encodeLogMel(await frontend.get(t.audioPath), undefined, t.audioPath);
       vectors.push((await space.embedSegments([enc]))[0] as Float32Array);
       kept.push(t);
     } catch (err) {
@@ -283,8 +284,8 @@ export function queryWords(tracks: readonly TrackRecord[], minClips: number): st
 }
 
 /** Joint-space figures of one fold's model on that fold's clips. */
-async function jointFold(space: JointSpace, test: readonly TrackRecord[], trainGenres: string[], words: string[], o: Required<JointEvalOptions>): Promise<{ ap: number[]; pk: number[]; cap: number[]; cpk: number[]; used: Set<string>; right: number; nGenre: number; genreTruth: string[]; skipped: number }> {
-  const { vectors, kept, skipped } = await embedAll(space, test);
+async function jointFold(space: JointSpace, frontend: LogMelSource, test: readonly TrackRecord[], trainGenres: string[], words: string[], o: Required<JointEvalOptions>): Promise<{ ap: number[]; pk: number[]; cap: number[]; cpk: number[]; used: Set<string>; right: number; nGenre: number; genreTruth: string[]; skipped: number }> {
+  const { vectors, kept, skipped } = await embedAll(space, test, frontend);
   const acc = { ap: [] as number[], pk: [] as number[], cap: [] as number[], cpk: [] as number[], used: new Set<string>(), right: 0, nGenre: 0, genreTruth: [] as string[], skipped };
   const qs: string[] = [];
   const rel: number[][] = [];
@@ -339,7 +340,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
   const trainCorpus = opts.trainCorpus ?? (opts.trainData ? await loadCorpus(opts.trainData) : undefined);
   const { fold, stratifiedBy } = catalogueFolds(corpus, k, seed);
   const cacheDir = resolve(opts.cacheDir ?? join(opts.out, 'cache'));
-  const frontend = new LogMelSource();
+  const frontend = new LogMelSource(join(cacheDir, 'frontend'));
   const probeOpts = { grid: opts.grid ?? (quick ? QUICK_GRID : DEFAULT_GRID), innerFolds: opts.innerFolds ?? 3, seed, classWeight: opts.classWeight ?? 'balanced' } as const;
   const allFolds = Array.from({ length: k }, (_, f) => f);
   const jointOpts: Required<JointEvalOptions> | undefined =
@@ -366,6 +367,12 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
       }
     };
     let dim = 0;
+    if (rep.learned) {
+      // Pre-training reads patches from its own cache: fill it from the front end's spectrograms
+      // so each file is decoded once for both.
+      const dir = pretrainCacheDir(ctxFor(corpus));
+      for (const t of trainCorpus ? [] : corpus.tracks) await trackPatches(t, dir, (p) => frontend.get(p));
+    }
     // One model for all folds when it never saw any evaluated clip (deterministic rows, or --train-data).
     const contexts: Array<{ ctx: RepContext; folds: number[] }> =
       !rep.learned ? [{ ctx: ctxFor(corpus), folds: allFolds }]
@@ -385,7 +392,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
         try {
           for (const f of folds) {
             const test = corpus.tracks.filter((_, i) => fold[i] === f);
-            const r = await jointFold(space, test, ctx.trainCorpus.genres, words, jointOpts);
+            const r = await jointFold(space, frontend, test, ctx.trainCorpus.genres, words, jointOpts);
             joint.ap.push(...r.ap); joint.pk.push(...r.pk); joint.cap.push(...r.cap); joint.cpk.push(...r.cpk);
             for (const w of r.used) joint.used.add(w);
             joint.right += r.right; joint.nGenre += r.nGenre; joint.genreTruth.push(...r.genreTruth); joint.skipped += r.skipped;

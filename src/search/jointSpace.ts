@@ -220,6 +220,15 @@ export class JointSpace {
       if (samples.length < MIN_SAMPLES) throw tooShort(durationS, source);
       mel = logMel(samples, SAMPLE_RATE);
     }
+    return this.encodeLogMel(mel, durationS, source);
+  }
+
+  /**
+   * encodeTrack from a log-mel spectrogram `[frames, 64]` the caller already holds (an
+   * evaluation's cached front end), so the file is not decoded again.
+   */
+  async encodeLogMel(mel: { data: Float32Array; frames: number }, durationS = mel.frames > 0 ? ((mel.frames - 1) * HOP + WINDOW) / SAMPLE_RATE : 0, source = '<log-mel>'): Promise<EncodedTrack> {
+    this.check();
     const { data, count } = toPatches(mel.data, mel.frames);
     if (count === 0) throw tooShort(durationS, source);
     const vectors = await this.encodePatches(data, count); // [count, musicDim]

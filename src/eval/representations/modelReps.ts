@@ -55,6 +55,11 @@ function trainingKey(ctx: RepContext): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** Where pre-training of this context keeps its patches and encoder vectors. */
+export function pretrainCacheDir(ctx: RepContext): string {
+  return join(ctx.cacheDir, 'pretrain');
+}
+
 function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out: string): Parameters<typeof pretrain>[0] {
   return {
     data: ctx.trainCorpus.root,
@@ -62,7 +67,7 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     out,
     objectives,
     seed: ctx.seed,
-    cacheDir: join(ctx.cacheDir, 'pretrain'),
+    cacheDir: pretrainCacheDir(ctx),
     quiet: !ctx.verbose,
     ...ctx.recipe,
     config: presetFor(ctx),
