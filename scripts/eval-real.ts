@@ -12,13 +12,14 @@
  *
  *   npm run eval:real -- [--folds 5] [--reps mfcc,vggish,full] [--recipe '{"config":"tiny"}']
  *                        [--out runs/eval-real] [--cache runs/eval-real/cache] [--seed 0] [--quick]
+ *                        [--max-tracks N]   (the artists of the first N rows only: a smoke run)
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadCorpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/corpus.js';
 import { parseColumnMapping } from '../src/data/datasets/catalogue.js';
 import { evaluateGrouped, renderGroupedMarkdown } from '../src/eval/grouped.js';
 import type { PretrainRecipe } from '../src/eval/representations/types.js';
@@ -37,6 +38,15 @@ export const REAL_DEV_COLUMNS = {
   labels: { quadrant: 'categorical', valence_sign: 'categorical', arousal_sign: 'categorical', genre9: 'categorical' },
 } as const;
 
+/** The tracks of every group among the first `n` rows (whole artists, so folds stay grouped). */
+function firstGroups(c: Corpus, n: number): Corpus {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--max-tracks must be a positive integer, got ${n}`);
+  const keep = new Set(c.tracks.slice(0, n).map((t) => t.group ?? t.id));
+  const tracks = c.tracks.filter((t) => keep.has(t.group ?? t.id));
+  const ids = new Set(tracks.map((t) => t.id));
+  return { ...c, tracks, albums: c.albums.filter((a) => a.trackIds.some((id) => ids.has(id))), genres: [...new Set(tracks.map((t) => t.genre).filter((g): g is string => g !== undefined))].sort() };
+}
+
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function main(): Promise<number> {
@@ -51,6 +61,7 @@ async function main(): Promise<number> {
       seed: { type: 'string' },
       quick: { type: 'boolean' },
       'no-joint': { type: 'boolean' },
+      'max-tracks': { type: 'string' },
     },
   });
   const data = resolve(values.data ?? join(repo, '..', 'shared', 'data', 'real_dev'));
@@ -64,7 +75,8 @@ async function main(): Promise<number> {
   const recipe = values.recipe ? (JSON.parse(values.recipe) as PretrainRecipe) : undefined;
   // As the CLI does: every core for the native products unless the caller chose.
   if (process.env.MUSICBERT_THREADS === undefined) process.env.MUSICBERT_THREADS = String(availableParallelism());
-  const corpus = await loadCorpus(data, { columns: parseColumnMapping(REAL_DEV_COLUMNS, 'REAL_DEV_COLUMNS') });
+  const full = await loadCorpus(data, { columns: parseColumnMapping(REAL_DEV_COLUMNS, 'REAL_DEV_COLUMNS') });
+  const corpus = values['max-tracks'] ? firstGroups(full, Number(values['max-tracks'])) : full;
   const report = await evaluateGrouped({
     data,
     out,

@@ -19,6 +19,8 @@ import { QUICK_GRID } from '../src/eval/probes.js';
 import { listCatalogue } from '../src/search/indexer.js';
 import { averagePrecision, chanceAveragePrecision, tagRetrievalMetrics } from '../src/search/metrics.js';
 import { DatasetError } from '../src/util/errors.js';
+import { loadVocabulary, modelVocabulary, saveVocabulary } from '../src/model/vocabulary.js';
+import { parseQuestion } from '../src/search/ask.js';
 import { sharedDir, tempDir } from './shared.js';
 
 const realDev = join(sharedDir, 'data', 'real_dev');
@@ -254,4 +256,18 @@ test('real_dev loads unmodified through a column mapping; a few clips via symlin
   const e = await loadCorpus(links, { quiet: true });
   assert.equal(e.tracks.length, 3);
   assert.deepEqual(e.problems, []);
+});
+
+test('label vocabularies travel with the model and become the zero-shot defaults', async () => {
+  const dir = tempDir('mb-vocab-');
+  assert.equal(await loadVocabulary(dir), undefined, 'older models have none');
+  await saveVocabulary(dir, modelVocabulary(['Blues', 'Pop/Rock'], ['Calm', 'Fierce']));
+  const v = await loadVocabulary(dir);
+  assert.deepEqual(v?.genres, ['Blues', 'Pop/Rock']);
+  assert.deepEqual(v?.tags, ['Calm', 'Fierce']);
+  const plan = parseQuestion('what genre is this?', { genres: v!.genres });
+  assert.equal(plan.kind, 'choice');
+  assert.deepEqual(plan.kind === 'choice' ? plan.options : [], ['Blues', 'Pop/Rock']);
+  await writeFile(join(dir, 'labels.json'), '{"format":"other"}');
+  await assert.rejects(loadVocabulary(dir), /labels\.json: not a musicbert label vocabulary/);
 });

@@ -23,6 +23,7 @@ import { toPatches } from '../audio/patches.js';
 import type { AudioEncoder } from '../model/audioEncoder.js';
 import type { MusicBert } from '../model/musicbert.js';
 import { CHECKPOINT_FILES, loadAudioEncoder, loadMusicBert } from '../model/checkpoint.js';
+import { loadVocabulary, type ModelVocabulary } from '../model/vocabulary.js';
 import { toSegments } from '../model/segments.js';
 import { basicTokenize, type Tokenizer } from '../text/tokenizer.js';
 import { CheckpointError, InvalidAudioError, UsageError } from '../util/errors.js';
@@ -62,6 +63,8 @@ export class JointSpace {
   private readonly patchBatch: number;
   private readonly musicBatch: number;
   private disposed = false;
+  /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
+  vocabulary: ModelVocabulary | undefined;
 
   private constructor(
     private readonly encoder: AudioEncoder,
@@ -103,6 +106,7 @@ export class JointSpace {
       join(encDir, CHECKPOINT_FILES.config), join(encDir, CHECKPOINT_FILES.weights),
       join(bertDir, CHECKPOINT_FILES.config), join(bertDir, CHECKPOINT_FILES.weights), join(bertDir, CHECKPOINT_FILES.vocab),
     ]);
+    const vocabulary = await loadVocabulary(dir);
     const encoder = await loadAudioEncoder(encDir);
     let bert: Awaited<ReturnType<typeof loadMusicBert>>;
     try {
@@ -111,7 +115,9 @@ export class JointSpace {
       encoder.dispose();
       throw err;
     }
-    return new JointSpace(encoder, bert.model, bert.tokenizer, fingerprint, dir, opts);
+    const space = new JointSpace(encoder, bert.model, bert.tokenizer, fingerprint, dir, opts);
+    space.vocabulary = vocabulary;
+    return space;
   }
 
   /** Wrap models already in memory (tests, benchmarks). The space takes ownership: dispose() frees them. */

@@ -28,6 +28,7 @@ import { train, type StepRecord, type TrainerSnapshot, type TrainerState, type V
 import { encoderStepLoss, encoderValidation, patchPool } from './encoderStage.js';
 import { OBJECTIVES, meanVariance, parseWeights, stepLoss, validationLoss, type LossSettings, type MusicItem, type ObjectiveName } from './musicbertLoss.js';
 import { preset as getPreset, type PresetName } from './presets.js';
+import { modelVocabulary, saveVocabulary } from '../model/vocabulary.js';
 
 /** Reviews longer than this many tokens are cut (the rest is rarely about the music). */
 const MAX_REVIEW_TOKENS = 512;
@@ -314,6 +315,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     stopped = r.stopped;
   }
   model.dispose();
+  // Label vocabularies travel with the model: zero-shot defaults come from the training data.
+  await saveVocabulary(out, modelVocabulary(corpus.genres, vocabulary));
 
   return {
     encoderDir,
