@@ -6,7 +6,7 @@ import { UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { evaluateGrouped, renderGroupedMarkdown } from '../eval/grouped.js';
 import type { PretrainRecipe } from '../eval/representations/types.js';
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { numberOption, parseCommandArgs, stringOption, type Command, type ParsedArgs } from './command.js';
 import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 

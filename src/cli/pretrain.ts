@@ -5,7 +5,7 @@ import { parseCommandArgs, numberOption, stringOption, type Command } from './co
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const usage = `usage: musicbert pretrain --data DIR --out DIR [options]

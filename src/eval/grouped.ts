@@ -15,7 +15,8 @@
  * fold's clips, with the model trained without them.
  */
 import { join, resolve } from 'node:path';
-import { loadCorpus, type Corpus, type LabelColumn, type TrackRecord } from '../data/corpus.js';
+import type { Corpus, LabelColumn, TrackRecord } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { stratifiedSplit } from '../data/datasets/split.js';
 import type { ColumnMapping } from '../data/datasets/catalogue.js';
 import { loadAudioEncoder, loadMusicBert } from '../model/checkpoint.js';
@@ -32,7 +33,8 @@ import { DEFAULT_GRID, QUICK_GRID, probe, type ProbeGrid, type ProbeKind } from 
 import { cachedRepresentation } from './representations/cache.js';
 import { LogMelSource } from './representations/frontend.js';
 import { representation } from './representations/index.js';
-import { musicBertDirs, pretrainCacheDir } from './representations/modelReps.js';
+import { musicBertDirs } from './representations/modelReps.js';
+import { evalPretrainCacheDir } from '../util/runDirs.js';
 import { trackPatches } from '../data/cache.js';
 import type { PretrainRecipe, RepContext, RepProgress } from './representations/types.js';
 import { REP_LABELS, type FeatureMatrix, type RepName } from './types.js';
@@ -370,7 +372,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
     if (rep.learned) {
       // Pre-training reads patches from its own cache: fill it from the front end's spectrograms
       // so each file is decoded once for both.
-      const dir = pretrainCacheDir(ctxFor(corpus));
+      const dir = evalPretrainCacheDir(cacheDir);
       for (const t of trainCorpus ? [] : corpus.tracks) await trackPatches(t, dir, (p) => frontend.get(p));
     }
     // One model for all folds when it never saw any evaluated clip (deterministic rows, or --train-data).

@@ -7,17 +7,17 @@
  *             contextual music vector of a music-only pass
  *   full      the same with every objective, text alignment included
  *
- * Per seed, one encoder is trained (pretrain stopped before stage 2) and every MusicBERT variant of
+ * Per seed, one encoder is trained (trainEncoder) and every MusicBERT variant of
  * that seed starts from it (`encoderFrom`), so the mlm / mim / full rows differ only in the
  * objective. Pre-training sees only the training corpus (held-out tracks removed).
  */
-import { join } from 'node:path';
 import type { TrackRecord } from '../../data/corpus.js';
 import { loadAudioEncoder, loadMusicBert } from '../../model/checkpoint.js';
 import type { AudioEncoder } from '../../model/audioEncoder.js';
 import { toSegments } from '../../model/segments.js';
 import { tf } from '../../tensor/backend.js';
-import { pretrain } from '../../train/pretrain.js';
+import { pretrain, trainEncoder } from '../../train/pretrain.js';
+import { evalPretrainCacheDir, evalRunDir } from '../../util/runDirs.js';
 import type { ObjectiveName } from '../../train/musicbertLoss.js';
 import { OBJECTIVES } from '../../train/musicbertLoss.js';
 import type { PresetName } from '../../train/presets.js';
@@ -32,18 +32,18 @@ function presetFor(ctx: RepContext): PresetName {
   return ctx.recipe?.config ?? (ctx.quick ? 'tiny' : 'small');
 }
 
-/** A short stable hash of the recipe overrides ('' without any), for directory names. */
+/** A short stable hex hash of the recipe overrides ('' without any), appended to the run key. */
 function recipeKey(ctx: RepContext): string {
   if (!ctx.recipe || Object.keys(ctx.recipe).length === 0) return '';
   const s = JSON.stringify(ctx.recipe, Object.keys(ctx.recipe).sort());
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return `-r${h.toString(16).padStart(8, '0')}`;
+  return h.toString(16).padStart(8, '0');
 }
 
 /** A short, stable name for the training set, so runs on different training data never share a directory. */
 function runDir(ctx: RepContext, what: string): string {
-  return join(ctx.cacheDir, 'models', `${presetFor(ctx)}${recipeKey(ctx)}-s${ctx.seed}-${trainingKey(ctx)}`, what);
+  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: `${trainingKey(ctx)}${recipeKey(ctx)}` }, what);
 }
 
 function trainingKey(ctx: RepContext): string {
@@ -55,11 +55,6 @@ function trainingKey(ctx: RepContext): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Where pre-training of this context keeps its patches and encoder vectors. */
-export function pretrainCacheDir(ctx: RepContext): string {
-  return join(ctx.cacheDir, 'pretrain');
-}
-
 function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out: string): Parameters<typeof pretrain>[0] {
   return {
     data: ctx.trainCorpus.root,
@@ -67,17 +62,17 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     out,
     objectives,
     seed: ctx.seed,
-    cacheDir: pretrainCacheDir(ctx),
+    cacheDir: evalPretrainCacheDir(ctx.cacheDir),
     quiet: !ctx.verbose,
     ...ctx.recipe,
     config: presetFor(ctx),
   };
 }
 
-/** The seed's stage-1 encoder directory, training it on first use (stage 2 is stopped at step 0). */
+/** The seed's stage-1 encoder directory, training it on first use. */
 async function encoderDir(ctx: RepContext, rep: RepName): Promise<string> {
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 0, total: 1 });
-  const r = await pretrain({ ...basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')), stopAt: 0 });
+  const r = await trainEncoder(basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')));
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 1, total: 1 });
   return r.encoderDir;
 }
