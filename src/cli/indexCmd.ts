@@ -3,6 +3,7 @@ import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { UsageError } from '../util/errors.js';
 import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
 
@@ -11,7 +12,9 @@ recursively) with the model and stores vectors and metadata (id, path, genre/tag
 duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more.`;
+store holds 20000 tracks or more. A catalogue folder's tracks.csv/tracks.jsonl sidecar is read
+when present (or embedded tags when not):
+${CATALOGUE_USAGE}`;
 
 function summary(r: IndexReport): string {
   const lines = [
@@ -28,7 +31,7 @@ export const indexCommand: Command = {
   summary: 'embed a catalogue (corpus or folder of audio) into a vector store, resumably',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, json: { type: 'boolean' }, ...CATALOGUE_FLAGS }, USAGE);
     const model = stringOption(a, 'model');
     const input = stringOption(a, 'input');
     const db = stringOption(a, 'db');
@@ -47,7 +50,7 @@ export const indexCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     try {
-      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load: await catalogueLoadOptions(a) });
       process.stdout.write((a.values.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {
