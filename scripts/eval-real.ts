@@ -13,6 +13,7 @@
  *   npm run eval:real -- [--folds 5] [--reps mfcc,vggish,full] [--recipe '{"config":"tiny"}']
  *                        [--out runs/eval-real] [--cache runs/eval-real/cache] [--seed 0] [--quick]
  *                        [--max-tracks N]   (the artists of the first N rows only: a smoke run)
+ *                        [--min-clips 15]   (mood words on at least this many clips are queries)
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
       quick: { type: 'boolean' },
       'no-joint': { type: 'boolean' },
       'max-tracks': { type: 'string' },
+      'min-clips': { type: 'string' },
     },
   });
   const data = resolve(values.data ?? join(repo, '..', 'shared', 'data', 'real_dev'));
@@ -89,7 +91,7 @@ async function main(): Promise<number> {
     quick: values.quick === true,
     verbose: true,
     ...(recipe ? { recipe } : {}),
-    ...(values['no-joint'] ? { joint: false as const } : {}),
+    ...(values['no-joint'] ? { joint: false as const } : values['min-clips'] ? { joint: { minClips: Number(values['min-clips']) } } : {}),
     onProgress: (p) => {
       if (p.done === p.total || p.done % 50 === 0) process.stderr.write(`${p.rep} s${p.seed} ${p.stage} ${p.done}/${p.total}${p.info ? ' ' + p.info : ''}\n`);
     },
