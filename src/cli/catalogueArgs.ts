@@ -5,9 +5,9 @@
  */
 import { readColumnMapping, type ColumnMapping } from '../data/datasets/catalogue.js';
 import type { LoadCorpusOptions } from '../data/datasets/load.js';
-import { stringOption, type ParsedArgs } from './command.js';
+import { opt } from './command.js';
 
-export const CATALOGUE_FLAGS = { columns: { type: 'string' }, group: { type: 'string' } } as const;
+export const CATALOGUE_FLAGS = { columns: opt.string({ meta: 'FILE' }), group: opt.string({ meta: 'COL' }) };
 
 export const CATALOGUE_USAGE = `  --columns FILE  catalogue column mapping (JSON), e.g. {"file":"labels.csv","id":"song_id",
                   "group":"artist","text":["moods"],"tags":["moods"],"genre":"genre9",
@@ -16,9 +16,9 @@ export const CATALOGUE_USAGE = `  --columns FILE  catalogue column mapping (JSON
                   without a sidecar, group embedded tags by artist or album`;
 
 /** Loader options from the catalogue flags (empty when neither is given). */
-export async function catalogueLoadOptions(args: ParsedArgs): Promise<Pick<LoadCorpusOptions, 'columns' | 'groupBy'>> {
-  const file = stringOption(args, 'columns');
-  const group = stringOption(args, 'group');
+export async function catalogueLoadOptions(values: { columns: string | undefined; group: string | undefined }): Promise<Pick<LoadCorpusOptions, 'columns' | 'groupBy'>> {
+  const file = values.columns;
+  const group = values.group;
   if (!file && !group) return {};
   const columns: ColumnMapping = file ? await readColumnMapping(file) : {};
   const out: Pick<LoadCorpusOptions, 'columns' | 'groupBy'> = { columns };

@@ -4,10 +4,10 @@ import { TASK_TITLES, renderMarkdown } from '../eval/report.js';
 import { REP_NAMES, isRepName, type RepName, type SplitMode } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
+import { opt, parseOptions, type Command } from './command.js';
 import { evaluateGrouped, renderGroupedMarkdown } from '../eval/grouped.js';
 import type { PretrainRecipe } from '../eval/representations/types.js';
 import { loadCorpus } from '../data/datasets/index.js';
-import { numberOption, parseCommandArgs, stringOption, type Command, type ParsedArgs } from './command.js';
 import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const SPLITS: readonly SplitMode[] = ['ff', 'random', 'cv10'];
@@ -72,49 +72,44 @@ export const evalCommand: Command = {
   summary: 'Table 1: probe representations for genre, valence and arousal; write table1.{md,json,svg}',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
       {
-        data: { type: 'string' },
-        out: { type: 'string' },
-        reps: { type: 'string' },
-        seeds: { type: 'string' },
-        split: { type: 'string' },
-        'train-data': { type: 'string' },
-        cache: { type: 'string' },
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        folds: { type: 'string' },
-        recipe: { type: 'string' },
-        seed: { type: 'string' },
-        'no-joint': { type: 'boolean' },
+        data: opt.string({ required: true, meta: 'DIR' }),
+        out: opt.string({ required: true, meta: 'DIR' }),
+        reps: opt.string(),
+        seeds: opt.int({ min: 1, default: 3 }),
+        split: opt.string({ choices: SPLITS, default: 'ff' }),
+        'train-data': opt.string(),
+        cache: opt.string(),
+        quick: opt.flag(),
+        json: opt.flag(),
+        quiet: opt.flag(),
+        folds: opt.int({ min: 2 }),
+        recipe: opt.string({ meta: 'JSON' }),
+        seed: opt.int({ min: 0, default: 0 }),
+        'no-joint': opt.flag(),
         ...CATALOGUE_FLAGS,
       },
       usage,
     );
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
-    const data = stringOption(args, 'data');
-    const out = stringOption(args, 'out');
-    if (!data || !out) throw new UsageError(`--data DIR and --out DIR are required\n\n${usage}`);
-    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', 3);
-    if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${seeds}`);
-    const split = (stringOption(args, 'split') ?? 'ff') as SplitMode;
-    if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got "${split}"`);
-    const reps = parseReps(stringOption(args, 'reps'));
-    const quiet = args.values.quiet === true;
-    if (['folds', 'group', 'columns'].some((k) => args.values[k] !== undefined)) return runGrouped(args, data, out, reps, quiet);
+    const { data, out, seeds, quiet } = o;
+    const split = o.split as SplitMode;
+    const reps = parseReps(o.reps);
+    if (o.folds !== undefined || o.group !== undefined || o.columns !== undefined) {
+      return runGrouped({ ...o, folds: o.folds ?? 5 }, reps);
+    }
 
     const progress = evalProgressPrinter(quiet);
     const onProgress = progress.onProgress;
-    const trainData = stringOption(args, 'train-data');
-    const cacheDir = stringOption(args, 'cache');
+    const trainData = o['train-data'];
+    const cacheDir = o.cache;
     const table = await evaluate({
       data,
       out,
       seeds,
       split,
-      quick: args.values.quick === true,
+      quick: o.quick,
       onProgress,
       verbose: !quiet,
       ...(reps ? { reps } : {}),
@@ -122,7 +117,7 @@ export const evalCommand: Command = {
       ...(cacheDir ? { cacheDir } : {}),
     });
     progress.finish();
-    if (args.values.json) process.stdout.write(JSON.stringify(table, null, 2) + '\n');
+    if (o.json) process.stdout.write(JSON.stringify(table, null, 2) + '\n');
     else {
       process.stdout.write(renderMarkdown(table));
       process.stdout.write(`\nwrote ${out}/table1.md, table1.json, table1.svg (${table.tasks.map((t) => TASK_TITLES[t]).join(', ')})\n`);
@@ -143,33 +138,44 @@ function parseRecipe(text: string | undefined): PretrainRecipe | undefined {
   return v as PretrainRecipe;
 }
 
-async function runGrouped(args: ParsedArgs, data: string, out: string, reps: RepName[] | undefined, quiet: boolean): Promise<number> {
-  const folds = numberOption(stringOption(args, 'folds'), 'folds', 5);
-  if (!Number.isInteger(folds) || folds < 2) throw new UsageError(`--folds must be an integer >= 2, got ${folds}`);
-  const seed = numberOption(stringOption(args, 'seed'), 'seed', 0);
-  const load = await catalogueLoadOptions(args);
-  const corpus = await loadCorpus(data, load);
-  const trainData = stringOption(args, 'train-data');
-  const cacheDir = stringOption(args, 'cache');
-  const recipe = parseRecipe(stringOption(args, 'recipe'));
-  const progress = evalProgressPrinter(quiet);
+interface GroupedArgs {
+  data: string;
+  out: string;
+  folds: number;
+  seed: number;
+  quick: boolean;
+  quiet: boolean;
+  json: boolean;
+  recipe: string | undefined;
+  cache: string | undefined;
+  'train-data': string | undefined;
+  'no-joint': boolean;
+  columns: string | undefined;
+  group: string | undefined;
+}
+
+/** Catalogue mode: artist-grouped k-fold over the label columns (eval/grouped.ts). */
+async function runGrouped(o: GroupedArgs, reps: RepName[] | undefined): Promise<number> {
+  const corpus = await loadCorpus(o.data, await catalogueLoadOptions(o));
+  const recipe = parseRecipe(o.recipe);
+  const progress = evalProgressPrinter(o.quiet);
   const report = await evaluateGrouped({
-    data,
-    out,
+    data: o.data,
+    out: o.out,
     corpus,
-    folds,
-    seed,
-    quick: args.values.quick === true,
+    folds: o.folds,
+    seed: o.seed,
+    quick: o.quick,
     onProgress: progress.onProgress,
-    verbose: !quiet,
+    verbose: !o.quiet,
     ...(reps ? { reps } : {}),
-    ...(trainData ? { trainData } : {}),
-    ...(cacheDir ? { cacheDir } : {}),
+    ...(o['train-data'] ? { trainData: o['train-data'] } : {}),
+    ...(o.cache ? { cacheDir: o.cache } : {}),
     ...(recipe ? { recipe } : {}),
-    ...(args.values['no-joint'] === true ? { joint: false as const } : {}),
+    ...(o['no-joint'] ? { joint: false as const } : {}),
   });
   progress.finish();
-  if (args.values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write(renderGroupedMarkdown(report) + `\nwrote ${out}/real.md, real.json\n`);
+  if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else process.stdout.write(renderGroupedMarkdown(report) + `\nwrote ${o.out}/real.md, real.json\n`);
   return 0;
 }

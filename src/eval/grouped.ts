@@ -19,7 +19,6 @@ import type { Corpus, LabelColumn, TrackRecord } from '../data/corpus.js';
 import { loadCorpus } from '../data/datasets/index.js';
 import { stratifiedSplit } from '../data/datasets/split.js';
 import type { ColumnMapping } from '../data/datasets/catalogue.js';
-import { loadAudioEncoder, loadMusicBert } from '../model/checkpoint.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { tagRetrievalMetrics } from '../search/metrics.js';
 import { DEFAULT_TEMPLATE, promptFor } from '../search/zeroShot.js';
@@ -267,7 +266,7 @@ async function embedAll(space: JointSpace, tracks: readonly TrackRecord[], front
   let skipped = 0;
   for (const t of tracks) {
     try {
-      const enc = await space.encodeLogMel(await frontend.get(t.audioPath), undefined, t.audioPath);
+      const enc = await space.encodeTrack({ ...(await frontend.get(t.audioPath)), source: t.audioPath });
       vectors.push((await space.embedSegments([enc]))[0] as Float32Array);
       kept.push(t);
     } catch (err) {
@@ -388,9 +387,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
       merge(await probeFolds(features, tasks, fold, folds, probeOpts));
       if (wantJoint && jointOpts) {
         const dirs = await musicBertDirs(ctx, 'full');
-        const encoder = await loadAudioEncoder(dirs.encoderDir);
-        const { model, tokenizer } = await loadMusicBert(dirs.modelDir);
-        const space = JointSpace.fromModels(encoder, model, tokenizer);
+        const space = await JointSpace.loadParts({ encoder: dirs.encoderDir, musicbert: dirs.modelDir });
         try {
           for (const f of folds) {
             const test = corpus.tracks.filter((_, i) => fold[i] === f);
