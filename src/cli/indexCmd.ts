@@ -1,17 +1,22 @@
 /** `musicbert index`: embed a catalogue into a vector store, resumably. */
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
+import { indexViaQueue } from '../search/queue/writer.js';
 import { UsageError } from '../util/errors.js';
 import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
 
-const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
+const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
 
 Embeds every track of --input (a corpus directory, or any folder of audio files, searched
 recursively) with the model and stores vectors and metadata (id, path, genre/tags when known,
 duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more.`;
+store holds 20000 tracks or more.
+
+With --queue, the tracks are embedded by "musicbert worker" processes (any number, on any machine
+that sees the files) through BullMQ on that Redis; this process enqueues one job per track and
+is the one writer of the store. Re-running after any crash resumes with every track stored once.`;
 
 function summary(r: IndexReport): string {
   const lines = [
@@ -28,7 +33,7 @@ export const indexCommand: Command = {
   summary: 'embed a catalogue (corpus or folder of audio) into a vector store, resumably',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, queue: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
     const model = stringOption(a, 'model');
     const input = stringOption(a, 'input');
     const db = stringOption(a, 'db');
@@ -37,6 +42,7 @@ export const indexCommand: Command = {
     const batch = numberOption(stringOption(a, 'batch'), 'batch', 8);
     const ann = stringOption(a, 'ann') ?? 'auto';
     if (ann !== 'auto' && ann !== 'on' && ann !== 'off') throw new UsageError(`--ann must be auto, on or off (got "${ann}")`);
+    const queue = stringOption(a, 'queue');
     const space = await JointSpace.load(model);
     // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
     const stop = new AbortController();
@@ -46,12 +52,14 @@ export const indexCommand: Command = {
       stop.abort();
     };
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     try {
-      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      const r = queue ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal }) : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
       process.stdout.write((a.values.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
       space.dispose();
     }
   },
