@@ -2,8 +2,7 @@
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { indexViaQueue } from '../search/queue/writer.js';
-import { UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
 
@@ -15,8 +14,10 @@ not decode are listed and skipped. --ann builds the approximate (HNSW) index: "a
 store holds 20000 tracks or more.
 
 With --queue, the tracks are embedded by "musicbert worker" processes (any number, on any machine
-that sees the files) through BullMQ on that Redis; this process enqueues one job per track and
+that sees the files) through BullMQ on that Redis; this process enqueues one job per --batch tracks and
 is the one writer of the store. Re-running after any crash resumes with every track stored once.`;
+
+const ANN_MODES = ['auto', 'on', 'off'] as const;
 
 function summary(r: IndexReport): string {
   const lines = [
@@ -33,16 +34,21 @@ export const indexCommand: Command = {
   summary: 'embed a catalogue (corpus or folder of audio) into a vector store, resumably',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, queue: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-    const model = stringOption(a, 'model');
-    const input = stringOption(a, 'input');
-    const db = stringOption(a, 'db');
-    if (!model || !input || !db) throw new UsageError(`--model, --input and --db are required\n\n${USAGE}`);
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n\n${USAGE}`);
-    const batch = numberOption(stringOption(a, 'batch'), 'batch', 8);
-    const ann = stringOption(a, 'ann') ?? 'auto';
-    if (ann !== 'auto' && ann !== 'on' && ann !== 'off') throw new UsageError(`--ann must be auto, on or off (got "${ann}")`);
-    const queue = stringOption(a, 'queue');
+    const { values: o } = parseOptions(
+      argv,
+      {
+        model: opt.string({ required: true, meta: 'DIR' }),
+        input: opt.string({ required: true, meta: 'DIR' }),
+        db: opt.string({ required: true, meta: 'PATH' }),
+        batch: opt.int({ min: 1, default: 8 }),
+        ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
+        queue: opt.string({ meta: 'URL' }),
+        json: opt.flag(),
+      },
+      USAGE,
+    );
+    const { model, input, db, batch, queue } = o;
+    const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
     // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
     const stop = new AbortController();
@@ -55,7 +61,7 @@ export const indexCommand: Command = {
     process.on('SIGTERM', onSigint);
     try {
       const r = queue ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal }) : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
-      process.stdout.write((a.values.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSigint);

@@ -2,8 +2,7 @@
 import { JointSpace } from '../search/jointSpace.js';
 import { checkRedis, parseQueueUrl } from '../search/queue/connection.js';
 import { startWorker } from '../search/queue/worker.js';
-import { UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const USAGE = `usage: musicbert worker --queue redis://HOST:PORT[/DB[/QUEUE]] --model DIR [--lock-ms 30000] [--quiet]
 
@@ -18,17 +17,22 @@ export const workerCommand: Command = {
   summary: 'embed tracks from a Redis queue for a distributed "index --queue" run',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { queue: { type: 'string' }, model: { type: 'string' }, 'lock-ms': { type: 'string' }, quiet: { type: 'boolean' } }, USAGE);
-    const url = stringOption(a, 'queue');
-    const model = stringOption(a, 'model');
-    if (!url || !model) throw new UsageError(`--queue and --model are required\n\n${USAGE}`);
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n\n${USAGE}`);
-    const lockMs = numberOption(stringOption(a, 'lock-ms'), 'lock-ms', 30000);
-    if (!Number.isInteger(lockMs) || lockMs < 100) throw new UsageError(`--lock-ms must be an integer of at least 100 (got ${lockMs})`);
+    const { values: o } = parseOptions(
+      argv,
+      {
+        queue: opt.string({ required: true, meta: 'URL' }),
+        model: opt.string({ required: true, meta: 'DIR' }),
+        'lock-ms': opt.int({ min: 100, default: 30000 }),
+        quiet: opt.flag(),
+      },
+      USAGE,
+    );
+    const { queue: url, model } = o;
+    const lockMs = o['lock-ms'];
     const addr = parseQueueUrl(url);
     await checkRedis(addr);
     const space = await JointSpace.load(model);
-    const quiet = Boolean(a.values.quiet);
+    const quiet = o.quiet;
     const log = (line: string) => {
       if (!quiet) process.stderr.write(`worker ${process.pid}: ${line}\n`);
     };
