@@ -78,7 +78,7 @@ async function until(what: string, ok: () => boolean, timeoutMs = 60_000): Promi
   }
 }
 
-describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-server is not installed', timeout: 240_000 }, () => {
+describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-server is not installed', timeout: 480_000 }, () => {
   let f: SearchFixture;
   let dir: string;
   let input: string;
@@ -189,7 +189,12 @@ describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-ser
     startWorker();
     const writer = child(process.execPath, cliArgs('index', '--queue', url, '--model', f.model, '--input', input, '--db', db, '--batch', '2', '--ann', 'off'), { MUSICBERT_THREADS: '1' });
     // Kill it right after its first commit.
-    await until('the writer to commit a batch', () => existsSync(join(db, 'tracks.lance', '_versions')) && readdirSync(join(db, 'tracks.lance', '_versions')).length > 0, 90_000);
+    let writerExit: number | null | undefined;
+    void writer.exited.then((c) => (writerExit = c));
+    await until('the writer to commit a batch', () => {
+      if (writerExit !== undefined) throw new Error(`the writer exited (${writerExit}) before committing: ${writer.err()}`);
+      return existsSync(join(db, 'tracks.lance', '_versions')) && readdirSync(join(db, 'tracks.lance', '_versions')).length > 0;
+    }, 150_000);
     writer.proc.kill('SIGKILL');
     await writer.exited;
     const partial = await storedVectors(db);
