@@ -109,6 +109,42 @@ export async function listCatalogue(input: string, load: Pick<LoadCorpusOptions,
   return { kind: 'folder', items };
 }
 
+/** The embedding a batch needs: the two halves of JointSpace's audio path. */
+export type BatchEmbedder = Pick<JointSpace, 'encodeTrack' | 'embedSegments'>;
+
+/**
+ * One batch of tracks → store entries, and the tracks whose files do not decode. The Transformer
+ * pass runs over the batch's good tracks together; a track's vector depends (in its last bits) on
+ * its row in that pass, so the distributed workers embed the same batches as this does.
+ */
+export async function embedBatch(space: BatchEmbedder, items: readonly CatalogueItem[], onTrack?: () => void): Promise<{ entries: TrackEntry[]; failed: IndexFailure[] }> {
+  const good: { item: CatalogueItem; enc: EncodedTrack }[] = [];
+  const failed: IndexFailure[] = [];
+  for (const item of items) {
+    try {
+      good.push({ item, enc: await space.encodeTrack(item.path) });
+    } catch (err) {
+      if (!(err instanceof MusicBertError)) throw err;
+      failed.push({ id: item.id, path: item.path, problem: err.message });
+    }
+    onTrack?.();
+  }
+  if (good.length === 0) return { entries: [], failed };
+  const vectors = await space.embedSegments(good.map((g) => g.enc));
+  return { entries: good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array })), failed };
+}
+
+/** The end of an indexing run (local or queued): compact what was added, then (re)build the approximate index. */
+export async function finishIndex(store: VectorStore, run: { added: number; interrupted: boolean; ann: 'auto' | 'on' | 'off' }): Promise<{ stored: number; annBuilt: boolean }> {
+  if (run.added > 0) await store.compact();
+  const stored = await store.count();
+  let annBuilt = false;
+  if (!run.interrupted && run.ann !== 'off' && (run.added > 0 || !store.ann)) {
+    annBuilt = await store.buildIndex({ minRows: run.ann === 'on' ? 1 : ANN_MIN_ROWS });
+  }
+  return { stored, annBuilt };
+}
+
 export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const started = Date.now();
   const batch = opts.batch ?? 8;
@@ -131,33 +167,17 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
         interrupted = true;
         break;
       }
-      const part = todo.slice(start, start + batch);
-      const good: { item: CatalogueItem; enc: EncodedTrack }[] = [];
-      for (const item of part) {
-        try {
-          good.push({ item, enc: await space.encodeTrack(item.path) });
-        } catch (err) {
-          if (!(err instanceof MusicBertError)) throw err;
-          failed.push({ id: item.id, path: item.path, problem: err.message });
-        }
-        progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined);
-      }
-      if (good.length === 0) continue;
-      const vectors = await space.embedSegments(good.map((g) => g.enc));
-      const entries: TrackEntry[] = good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array }));
+      const part = await embedBatch(space, todo.slice(start, start + batch), () => progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined));
+      failed.push(...part.failed);
+      const { entries } = part;
+      if (entries.length === 0) continue;
       await store.add(entries);
       added += entries.length;
       opts.onBatch?.(have.size + added);
     }
     const embedSeconds = (Date.now() - embedStart) / 1000;
     progress.finish(`${added} added, ${listing.items.length - todo.length} already indexed, ${failed.length} failed`);
-    if (added > 0) await store.compact();
-    const stored = await store.count();
-    let annBuilt = false;
-    const ann = opts.ann ?? 'auto';
-    if (!interrupted && ann !== 'off' && (added > 0 || !store.ann)) {
-      annBuilt = await store.buildIndex({ minRows: ann === 'on' ? 1 : ANN_MIN_ROWS });
-    }
+    const { stored, annBuilt } = await finishIndex(store, { added, interrupted, ann: opts.ann ?? 'auto' });
     return {
       source: listing.kind,
       total: listing.items.length,
