@@ -5,6 +5,8 @@ import { opt, parseOptions, type Command } from './command.js';
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
+import { loadCorpus } from '../data/datasets/index.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const usage = `usage: musicbert pretrain --data DIR --out DIR [options]
 
@@ -27,7 +29,8 @@ options:
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
   --json              print the summary as JSON on stdout
-  --quiet             no progress on stderr`;
+  --quiet             no progress on stderr
+${CATALOGUE_USAGE}`;
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(4) : '-';
@@ -56,17 +59,31 @@ export const pretrainCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        data: opt.string({ required: true, meta: 'DIR' }), out: opt.string({ required: true, meta: 'DIR' }), objectives: opt.string(), weights: opt.string(),
-        config: opt.string({ default: 'small' }), steps: opt.int({ min: 1 }), batch: opt.int({ min: 2 }), lr: opt.number({ positive: true }),
-        'encoder-steps': opt.int({ min: 0 }), 'encoder-from': opt.string(), seed: opt.int({ min: 0, default: 0 }), cache: opt.string(),
-        'checkpoint-every': opt.int({ min: 1 }), json: opt.flag(), quiet: opt.flag()
+        data: opt.string({ required: true, meta: 'DIR' }),
+        out: opt.string({ required: true, meta: 'DIR' }),
+        objectives: opt.string(),
+        weights: opt.string(),
+        config: opt.string({ default: 'small' }),
+        steps: opt.int({ min: 1 }),
+        batch: opt.int({ min: 2 }),
+        lr: opt.number({ positive: true }),
+        'encoder-steps': opt.int({ min: 0 }),
+        'encoder-from': opt.string(),
+        seed: opt.int({ min: 0, default: 0 }),
+        cache: opt.string(),
+        'checkpoint-every': opt.int({ min: 1 }),
+        json: opt.flag(),
+        quiet: opt.flag(),
+        ...CATALOGUE_FLAGS,
       },
       usage,
     );
+    const load = await catalogueLoadOptions(o);
     const config = o.config as PresetName;
     const p = preset(config); // validates the name; its values are the defaults
     const result = await pretrain({
       data: o.data,
+      ...(load.columns ? { corpus: await loadCorpus(o.data, load) } : {}),
       out: o.out,
       objectives: o.objectives ? parseObjectives(o.objectives) : undefined,
       weights: parseWeights(o.weights),

@@ -41,6 +41,7 @@ import { AudioEncoder, PATCH_BATCH } from './audioEncoder.js';
 import { CHECKPOINT_FILES } from './checkpoint.js';
 import { MusicBert } from './musicbert.js';
 import { toSegments } from './segments.js';
+import { loadVocabulary, saveVocabulary, type ModelVocabulary } from './vocabulary.js';
 
 /**
  * A track to embed: a file path, encoded file bytes, 16 kHz (or `sampleRate`) mono samples, or
@@ -89,6 +90,8 @@ export class MusicBertPipeline {
   /** Rows per pass: texts, patches, tracks. */
   private readonly batch: Required<PipelineOptions>;
   private disposed = false;
+  /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
+  vocabulary: ModelVocabulary | undefined;
 
   private constructor(
     /** The frozen patch encoder (its concept head gives Table 1's concept row). */
@@ -119,7 +122,10 @@ export class MusicBertPipeline {
         throw new CheckpointError(`not a model directory: expected audio-encoder/ and musicbert/ checkpoints (from "musicbert pretrain --out DIR"), ${d} has no ${CHECKPOINT_FILES.config}`, dir);
       }
     }
-    return MusicBertPipeline.loadParts({ encoder, musicbert }, { ...opts, modelDir: dir });
+    const vocabulary = await loadVocabulary(dir);
+    const pipeline = await MusicBertPipeline.loadParts({ encoder, musicbert }, { ...opts, modelDir: dir });
+    pipeline.vocabulary = vocabulary;
+    return pipeline;
   }
 
   /**
@@ -153,6 +159,7 @@ export class MusicBertPipeline {
     const dirs = modelDirs(resolve(modelDir));
     await this.encoder.save(dirs.encoder);
     await this.model.save(dirs.model);
+    if (this.vocabulary) await saveVocabulary(resolve(modelDir), this.vocabulary);
   }
 
   /** The shared Transformer (UsageError for an encoder-only pipeline). */
