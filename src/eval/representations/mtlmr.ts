@@ -16,7 +16,7 @@ const HIDDEN = 128;
 export const mtlmrRepresentation: Representation = {
   name: 'mtlmr',
   learned: true,
-  version: 1,
+  version: 2, // 2: trained by the shared trainer (train/trainer.ts) on model-layer params
   settings: (ctx) => ({ ...convSettings(ctx), arch: 'choi5x32+fc128', moodTargets: ctx.allowLabelTargets }),
   async compute(ctx: RepContext): Promise<FeatureMatrix> {
     const vocab = tagVocabulary(ctx.trainCorpus.tracks, convSettings(ctx).maxTags);

@@ -13,7 +13,7 @@ import type { RepContext, Representation } from './types.js';
 export const tlmRepresentation: Representation = {
   name: 'tlm',
   learned: true,
-  version: 1,
+  version: 2, // 2: trained by the shared trainer (train/trainer.ts) on model-layer params
   settings: (ctx) => ({ ...convSettings(ctx), arch: 'choi5x32' }),
   async compute(ctx: RepContext): Promise<FeatureMatrix> {
     const vocab = tagVocabulary(ctx.trainCorpus.tracks, convSettings(ctx).maxTags);
