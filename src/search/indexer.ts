@@ -15,6 +15,7 @@ import { isAudioName } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
+import { acquireStoreLock } from './storeLock.js';
 import { ANN_MIN_ROWS, VectorStore, type TrackEntry, type TrackMeta } from './store.js';
 
 /** A track to index: its metadata without the vector (durationS comes from decoding). */
@@ -64,6 +65,8 @@ export interface IndexReport {
   annBuilt: boolean;
   /** True when stopped by the signal before the end. */
   interrupted: boolean;
+  /** Duplicate rows (left by older versions' concurrent writers) removed before indexing. */
+  duplicatesRemoved: number;
 }
 
 /** Audio files under `dir`, recursively, sorted; ids are relative paths without extension. */
@@ -126,8 +129,17 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const listing = await listCatalogue(opts.input);
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;
-  const store = await VectorStore.open(opts.db, { create });
+  // One writer per store (storeLock.ts): a second `index` on the same --db stops here with a clear error.
+  const lock = await acquireStoreLock(opts.db);
+  let store: VectorStore;
   try {
+    store = await VectorStore.open(opts.db, { create });
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+  try {
+    const duplicatesRemoved = await store.removeDuplicates();
     const have = await store.ids();
     const todo = listing.items.filter((it) => !have.has(it.id));
     const progress = new Progress({ label: 'index', total: todo.length, quiet: opts.quiet ?? false });
@@ -178,8 +190,10 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
       tracksPerSecond: embedSeconds > 0 ? (added + failed.length) / embedSeconds : 0,
       annBuilt,
       interrupted,
+      duplicatesRemoved,
     };
   } finally {
     store.close();
+    await lock.release();
   }
 }

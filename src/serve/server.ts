@@ -302,7 +302,7 @@ export function createMusicServer(opts: ServeOptions): Server {
       abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
     });
     const timer = setTimeout(() => {
-      if (!res.headersSent) abort.abort(new HttpError(503, `the request took longer than the ${(limits.requestTimeoutMs / 1000).toFixed(0)} s limit and was stopped`));
+      if (!res.headersSent) abort.abort(new HttpError(503, `the request took longer than the ${+(limits.requestTimeoutMs / 1000).toFixed(1)} s limit and was stopped`));
     }, limits.requestTimeoutMs);
     // A client that goes away stops its work too.
     res.once('close', () => {

@@ -19,6 +19,8 @@ import type { WorkerError, WorkerJob, WorkerReply } from './workerProtocol.js';
 
 /** Most texts merged into one job (a few model blocks: bounded latency for the first). */
 const MAX_TEXTS_PER_JOB = 64;
+/** Text jobs allowed to wait, per allowed upload. */
+const TEXT_QUEUE_FACTOR = 16;
 
 interface Pending {
   kind: 'text' | 'file';
@@ -79,6 +81,8 @@ export class WorkerModel implements ServeModel {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 1;
+  /** Workers terminated because a request ran over its time limit (replaced each time). */
+  stopped = 0;
   private closed = false;
   private fatal: Error | undefined;
   private readonly maxFiles: number;
@@ -92,24 +96,28 @@ export class WorkerModel implements ServeModel {
     for (let i = 0; i < n; i++) this.slots.push(this.start());
   }
 
-  /** Start the workers and wait until the first one has loaded the model (so a bad model fails here). */
+  /** Start the workers and wait until they have loaded the model (so a bad model fails here). */
   static async start(opts: WorkerModelOptions): Promise<WorkerModel> {
     const m = new WorkerModel(opts);
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (m.fatal) {
-          clearInterval(check);
-          reject(m.fatal);
-        } else if (m.slots.some((s) => s.ready)) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 20);
-    }).catch(async (err) => {
+    try {
+      await m.ready();
+    } catch (err) {
       await m.close();
       throw err;
-    });
+    }
     return m;
+  }
+
+  /** Resolves once every worker has loaded the model (e.g. after one was replaced); rejects if the model cannot load. */
+  ready(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.fatal) reject(this.fatal);
+        else if (this.slots.every((s) => s.ready)) resolve();
+        else setTimeout(check, 20);
+      };
+      check();
+    });
   }
 
   /** Worker threads running (for tests and /api/info). */
@@ -138,7 +146,9 @@ export class WorkerModel implements ServeModel {
     if (this.closed) return Promise.reject(new HttpError(503, 'the server is shutting down'));
     if (this.fatal) return Promise.reject(this.fatal);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.queue.length >= this.maxQueue) return Promise.reject(new HttpError(503, 'the server is busy; try again shortly'));
+    // Uploads wait at most maxQueue deep; text jobs are short and merged, so they may queue deeper.
+    const waiting = this.queue.filter((p) => p.kind === job.kind).length;
+    if (waiting >= (job.kind === 'file' ? this.maxQueue : TEXT_QUEUE_FACTOR * this.maxQueue)) return Promise.reject(new HttpError(503, 'the server is busy; try again shortly'));
     return new Promise((resolve, reject) => {
       const p: Pending = { ...job, resolve, reject, signal };
       if (signal) {
@@ -169,6 +179,7 @@ export class WorkerModel implements ServeModel {
     const running = slot.running.splice(0);
     for (const r of running) this.settle(r, r === p ? p.signal?.reason : new HttpError(503, 'the request was cut off with another that ran over its time limit; try again'));
     void slot.worker.terminate();
+    this.stopped++;
     this.slots[this.slots.indexOf(slot)] = this.start();
   }
 
@@ -195,6 +206,7 @@ export class WorkerModel implements ServeModel {
     if (m.id !== slot.msgId) return; // a reply for work already given up on
     const running = slot.running.splice(0);
     slot.runningKind = undefined;
+    slot.worker.unref();
     if (m.type === 'failed') {
       const err = reviveError(m.error);
       for (const p of running) this.settle(p, err);
@@ -250,6 +262,7 @@ export class WorkerModel implements ServeModel {
       const msg: WorkerJob = first.kind === 'file'
         ? { id: idle.msgId, kind: 'file', path: first.path, maxSeconds: first.maxSeconds }
         : { id: idle.msgId, kind: 'text', texts: batch.flatMap((p) => p.texts) };
+      idle.worker.ref(); // pending work keeps the process alive; an idle worker does not
       idle.worker.postMessage(msg);
     }
   }

@@ -24,7 +24,7 @@ import { Tokenizer } from '../text/tokenizer.js';
 import { seedFrom } from '../util/rng.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import type { TensorMap } from '../util/safetensors.js';
-import { train, type StepRecord, type TrainerSnapshot, type TrainerState, type ValidationRecord } from './trainer.js';
+import { parseTrainerState, train, type StepRecord, type TrainerSnapshot, type TrainerState, type ValidationRecord } from './trainer.js';
 import { encoderStepLoss, encoderValidation, patchPool } from './encoderStage.js';
 import { OBJECTIVES, meanVariance, parseWeights, stepLoss, validationLoss, type LossSettings, type MusicItem, type ObjectiveName } from './musicbertLoss.js';
 import { preset as getPreset, type PresetName } from './presets.js';
@@ -128,9 +128,8 @@ function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<stri
 async function readState(dir: string): Promise<{ state: TrainerState; optimizer?: TensorMap } | undefined> {
   if (!existsSync(join(dir, 'config.json'))) return undefined;
   const ck = await loadCheckpoint(dir);
-  const state = ck.state as TrainerState | undefined;
-  if (!state || state.kind !== 'trainer-state') throw new CheckpointError('checkpoint has no trainer state to resume from (not written by pretrain?)', dir);
-  return { state, optimizer: ck.optimizer };
+  if (ck.state === undefined) throw new CheckpointError('checkpoint has no trainer state to resume from (not written by pretrain?)', dir);
+  return { state: parseTrainerState(ck.state, join(dir, 'trainer_state.json')), optimizer: ck.optimizer };
 }
 
 function stageSummary(history: StepRecord[], validation: ValidationRecord[], seconds: number, reused: boolean): StageSummary {
