@@ -42,7 +42,7 @@ test('the writer lock: a second writer gets a clear error; release lets the next
 
 test('a lock left by a writer killed with -9 is taken over', async () => {
   const dir = join(tmp, 'lock2');
-  const script = join(tmp, 'holder.ts');
+  const script = join(tmp, 'holder.mts');
   writeFileSync(script, `import { acquireStoreLock } from ${JSON.stringify(join(repoRoot, 'src/search/storeLock.ts'))};\nawait acquireStoreLock(${JSON.stringify(dir)});\nprocess.stdout.write('locked\\n');\nsetInterval(() => {}, 1000);\n`);
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
