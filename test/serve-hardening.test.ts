@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { encodeWav } from '../src/audio/wavWrite.js';
-import { loadCorpus } from '../src/data/corpus.js';
+import { loadCorpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { WorkerModel } from '../src/serve/workerPool.js';
