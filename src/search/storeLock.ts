@@ -46,7 +46,8 @@ export function processStart(pid: number): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -58,7 +59,7 @@ function alive(pid: number): boolean {
 /** Whether the lock's holder is certainly gone (same host, and its pid is dead or now another process). */
 export function isStale(info: LockInfo, host = hostname()): boolean {
   if (info.host !== host) return false;
-  if (!alive(info.pid)) return true;
+  if (!processAlive(info.pid)) return true;
   if (info.procStart === undefined) return false;
   const now = processStart(info.pid);
   return now !== undefined && now !== info.procStart;

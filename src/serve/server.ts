@@ -335,13 +335,18 @@ export async function startServer(opts: ServeOptions & { port?: number; host?: s
   // Worker threads need a model they can load from disk; a model built in memory stays in-process.
   const model = opts.model ?? (modelDir && opts.workers !== 0 ? await WorkerModel.start({ modelDir, maxQueue: (opts.limits?.maxQueue ?? DEFAULT_LIMITS.maxQueue), ...(opts.workers !== undefined ? { workers: opts.workers } : {}) }) : undefined);
   const server = createMusicServer({ ...opts, ...(model ? { model } : {}), allowHosts: [...defaultHostNames(host), ...(opts.allowHosts ?? [])] });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    if (model && model !== opts.model) await model.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const shown = host.includes(':') ? `[${host}]` : host;
   return {

@@ -3,8 +3,8 @@
  *
  * - Each worker loads the model directory once and runs one job at a time.
  * - Text jobs waiting when a worker frees up are merged into one job (concurrent searches share
- *   a model pass; texts are embedded at fixed block shapes, so a text's vector is the same
- *   whatever it is batched with).
+ *   one message and one call; JointSpace embeds at fixed shapes, so a text's vector is the same
+ *   whatever it is merged with).
  * - Uploads run on at most `workers - 1` workers at once (one, with a single worker), so a slow
  *   upload never holds every worker while searches wait.
  * - A job whose signal aborts (the request's time limit) is dropped from the queue, or, when it
