@@ -2,6 +2,7 @@
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { opt, parseOptions, type Command } from './command.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
 
@@ -12,7 +13,9 @@ each batch is committed atomically, so an interrupted run loses at most one batc
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
 store holds 20000 tracks or more. One writer per store: a second index run on the same --db
 stops with an error while the first runs (a lock left by a killed run is taken over), and
-duplicate rows left by older versions are removed at the start of a run.`;
+duplicate rows left by older versions are removed at the start of a run. A catalogue folder's
+tracks.csv/tracks.jsonl sidecar is read when present (or embedded tags when not):
+${CATALOGUE_USAGE}`;
 
 const ANN_MODES = ['auto', 'on', 'off'] as const;
 
@@ -41,9 +44,11 @@ export const indexCommand: Command = {
         batch: opt.int({ min: 1, default: 8 }),
         ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
         json: opt.flag(),
+        ...CATALOGUE_FLAGS,
       },
       USAGE,
     );
+    const load = await catalogueLoadOptions(o);
     const { model, input, db, batch } = o;
     const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
@@ -56,7 +61,7 @@ export const indexCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     try {
-      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load });
       process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {

@@ -61,7 +61,7 @@ const TEXT_CACHE_ENTRIES = 4096;
 export interface ServeOptions {
   catalogue: Catalogue;
   limits?: Partial<ServeLimits>;
-  /** Labels for uploads when the request names none (default: the ten GTZAN genres). */
+  /** Labels for uploads when the request names none (default: the genres the model was trained with). */
   labels?: readonly string[];
   /** One line per request (e.g. to stderr); silent when absent. */
   log?: (line: string) => void;
@@ -130,7 +130,9 @@ export function createMusicServer(opts: ServeOptions): Server {
   const cat = opts.catalogue;
   const model: ServeModel = opts.model ?? new InProcessModel(cat.space);
   const text = new TextCache({ embedText: (t) => model.embedText(typeof t === 'string' ? [t] : t) }, TEXT_CACHE_ENTRIES);
-  const defaultLabels = opts.labels && opts.labels.length > 0 ? [...opts.labels] : [...GTZAN_GENRES];
+  // The model's own genres (labels.json); the generator's ten only for models saved before it.
+  const saved = cat.space.vocabulary?.genres ?? [];
+  const defaultLabels = opts.labels && opts.labels.length > 0 ? [...opts.labels] : saved.length > 1 ? [...saved] : [...GTZAN_GENRES];
   const page = pageHtml({ maxUploadBytes: limits.maxUploadBytes });
   const allowed = new Set([...defaultHostNames(undefined), ...(opts.allowHosts ?? []).map((h) => hostName(h.includes(':') && !h.startsWith('[') ? `[${h}]` : h))]);
   const anyHost = opts.allowHosts?.includes('*') ?? false;
