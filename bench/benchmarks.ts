@@ -5,6 +5,7 @@ import { synthBenchmark } from './synth.js';
 import { searchBenchmark } from './search.js';
 import { searchScaleBenchmark } from './searchScale.js';
 import { realFilesBenchmark } from './realFiles.js';
+import { serveBenchmark } from './serve.js';
 
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
 export interface Benchmark {
@@ -14,4 +15,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, serveBenchmark];

@@ -4,7 +4,7 @@ import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { commands } from './cli/commands.js';
-import { MusicBertError } from './util/errors.js';
+import { asDiskFull, MusicBertError } from './util/errors.js';
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length), 4);
@@ -32,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   if (process.env.MUSICBERT_THREADS === undefined) process.env.MUSICBERT_THREADS = String(availableParallelism());
   try {
     return (await command.run(rest)) ?? 0;
-  } catch (err) {
+  } catch (caught) {
+    // A full disk deep inside a library (fs, LanceDB) is reported like our own errors, not as a crash.
+    const err = caught instanceof MusicBertError ? caught : (asDiskFull(caught) ?? caught);
     if (err instanceof MusicBertError) {
       process.stderr.write(`musicbert ${name}: error [${err.code}]: ${err.message}\n`);
       return err.code === 'USAGE' ? 2 : 1;

@@ -15,6 +15,7 @@ import { synthesizeCorpus } from '../src/data/synth/index.js';
 import { pretrain } from '../src/train/pretrain.js';
 import { JointSpace } from '../src/search/jointSpace.js';
 import { indexCatalogue } from '../src/search/indexer.js';
+import { processAlive } from '../src/search/storeLock.js';
 
 export interface SearchFixture {
   root: string;
@@ -29,20 +30,12 @@ export interface SearchFixture {
 const PREFIX = 'musicbert-search-fixture-v1-';
 export const FIXTURE_TRACKS = 30;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function removeStale(): Promise<void> {
   for (const name of await readdir(tmpdir())) {
     if (!name.startsWith(PREFIX)) continue;
     const pid = Number(name.slice(PREFIX.length).split('.')[0]);
-    if (Number.isInteger(pid) && pid !== process.ppid && !alive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.ppid && !processAlive(pid)) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 

@@ -4,16 +4,68 @@
  * naming the file, and decoded audio is always validated: integer rate in range, at least one
  * channel, equal channel lengths, finite samples.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { decodeChunked } from 'audio-decode';
-import { AudioDecodeError, InvalidAudioError } from '../util/errors.js';
+import { AudioDecodeError, AudioTooLongError, InvalidAudioError } from '../util/errors.js';
 import { FORMAT_NAMES, parseWavHeader, sniffFormat, type AudioFormat, type WavHeader } from './formats.js';
+import { Mp3RateWatch } from './mp3Frames.js';
+import { OggPageFilter } from './oggPages.js';
 import { checkFinite, validateChannelCount, validateSampleRate } from './validate.js';
 import { convertWavFrames } from './wavRead.js';
 
 export interface DecodedAudio {
   channels: Float32Array[];
   sampleRate: number;
+}
+
+export interface DecodeOptions {
+  /**
+   * Refuse audio longer than this many seconds (AudioTooLongError), checked block by block while
+   * decoding, so a small compressed file that decodes to hours never reaches memory.
+   */
+  maxSeconds?: number;
+  /**
+   * One line per file about damage the decoder skipped (MP3 frames, Ogg pages). Default: written
+   * to stderr, prefixed "musicbert: warning:".
+   */
+  onWarning?: (line: string) => void;
+}
+
+const stderrWarning = (line: string): void => {
+  process.stderr.write(`musicbert: warning: ${line}\n`);
+};
+
+/**
+ * mpg123-decoder prints every frame error with console.error (~50 lines for one bad file) and
+ * offers no way to turn that off. The lines are counted instead, per decode (an
+ * AsyncLocalStorage context, so concurrent decodes keep separate counts), and each file gets
+ * one summary line. Lines printed outside a decode pass through untouched.
+ */
+interface Mp3ErrorCount {
+  count: number;
+  first: string | undefined;
+}
+const mp3Errors = new AsyncLocalStorage<Mp3ErrorCount>();
+let consolePatched = false;
+function collectMp3Errors(): void {
+  if (consolePatched) return;
+  consolePatched = true;
+  const original = console.error.bind(console);
+  console.error = (...args: unknown[]): void => {
+    const ctx = mp3Errors.getStore();
+    if (ctx && typeof args[0] === 'string' && args[0].startsWith('mpg123-decoder: ')) {
+      ctx.count++;
+      ctx.first ??= args[0].slice('mpg123-decoder: '.length);
+      return;
+    }
+    original(...args);
+  };
+}
+
+/** A decoded length over the limit, checked before the block is used. */
+function checkDuration(samples: number, sampleRate: number, opts: DecodeOptions, source: string): void {
+  if (opts.maxSeconds !== undefined && samples > opts.maxSeconds * sampleRate) throw new AudioTooLongError(opts.maxSeconds, source);
 }
 
 /** Bytes read to identify a file and check its WAV header before streaming it. */
@@ -55,7 +107,7 @@ export function wavFramesAvailable(hdr: WavHeader, fileBytes: number): number {
 }
 
 /** Decode a whole file (path) or buffer into channels at the source rate. */
-export async function decodeAudio(input: string | Uint8Array, source?: string): Promise<DecodedAudio> {
+export async function decodeAudio(input: string | Uint8Array, source?: string, opts: DecodeOptions = {}): Promise<DecodedAudio> {
   const src = source ?? (typeof input === 'string' ? input : '<bytes>');
   let bytes: Uint8Array;
   if (typeof input === 'string') {
@@ -71,19 +123,21 @@ export async function decodeAudio(input: string | Uint8Array, source?: string): 
   if (format === 'wav') {
     const hdr = parseWavHeader(bytes, src);
     const frames = wavFramesAvailable(hdr, bytes.length);
+    checkDuration(frames, hdr.sampleRate, opts, src);
     const channels = Array.from({ length: hdr.channels }, () => new Float32Array(frames));
     convertWavFrames(bytes.subarray(hdr.dataOffset), hdr, frames, channels, 0);
     validateBlock(channels, hdr.sampleRate, 0, src);
     return { channels, sampleRate: hdr.sampleRate };
   }
-  // The same chunked decoder the streaming path uses, fed one chunk, so both see identical samples.
+  // The same chunked decoder the streaming path uses, fed the same 64 KB chunks, so both see
+  // identical samples and the duration limit stops a decode bomb here too.
   const blocks: DecodedBlock[] = [];
-  for await (const b of compressedBlocks(oneChunk(bytes), format, src)) blocks.push(b);
+  for await (const b of compressedBlocks(memoryChunks(bytes), format, src, opts)) blocks.push(b);
   return concatBlocks(blocks);
 }
 
-async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
+async function* memoryChunks(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; pos < bytes.length; pos += STREAM_CHUNK_BYTES) yield bytes.subarray(pos, Math.min(bytes.length, pos + STREAM_CHUNK_BYTES));
 }
 
 /**
@@ -159,9 +213,12 @@ export interface DecodedBlock {
  * Decode a file block by block (~64 KB of input each), validated, never holding the whole file.
  * The channel arrays of a block may be reused for the next one: consume them before iterating on.
  */
-export async function* decodeFileBlocks(path: string, info: StreamInfo): AsyncGenerator<DecodedBlock> {
-  if (info.wav) yield* wavBlocks(path, info.wav, info.fileBytes);
-  else yield* compressedBlocks(fileChunks(path), info.format, path);
+export async function* decodeFileBlocks(path: string, info: StreamInfo, opts: DecodeOptions = {}): AsyncGenerator<DecodedBlock> {
+  if (info.wav) {
+    // A WAV's length is in its header and size: refuse an over-long one before reading it.
+    checkDuration(wavFramesAvailable(info.wav, info.fileBytes), info.wav.sampleRate, opts, path);
+    yield* wavBlocks(path, info.wav, info.fileBytes);
+  } else yield* compressedBlocks(fileChunks(path), info.format, path, opts);
 }
 
 async function* wavBlocks(path: string, hdr: WavHeader, fileBytes: number): AsyncGenerator<DecodedBlock> {
@@ -218,32 +275,64 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   }
 }
 
-async function* compressedBlocks(input: AsyncIterable<Uint8Array>, format: AudioFormat, path: string): AsyncGenerator<DecodedBlock> {
+/**
+ * Container checks in front of the decoder: MP3 frame headers are watched for a change of sample
+ * rate (refused), and Ogg pages with a bad checksum are dropped and counted.
+ */
+async function* checkedChunks(input: AsyncIterable<Uint8Array>, format: AudioFormat, path: string, damaged: { oggPages: number }): AsyncGenerator<Uint8Array> {
+  if (format === 'mp3') {
+    const watch = new Mp3RateWatch(path);
+    for await (const chunk of input) {
+      watch.push(chunk);
+      yield chunk;
+    }
+  } else if (format === 'oga') {
+    const pages = new OggPageFilter();
+    for await (const chunk of input) {
+      const good = pages.push(chunk);
+      damaged.oggPages = pages.damaged;
+      if (good.length > 0) yield good;
+    }
+    pages.finish();
+    damaged.oggPages = pages.damaged;
+  } else {
+    yield* input;
+  }
+}
+
+async function* compressedBlocks(input: AsyncIterable<Uint8Array>, format: AudioFormat, path: string, opts: DecodeOptions = {}): AsyncGenerator<DecodedBlock> {
+  collectMp3Errors();
+  const errors: Mp3ErrorCount = { count: 0, first: undefined };
+  const damaged = { oggPages: 0 };
+  const warn = opts.onWarning ?? stderrWarning;
   let offset = 0;
   let rate: number | undefined;
-  const it = decodeChunked(input, format)[Symbol.asyncIterator]();
+  const it = decodeChunked(checkedChunks(input, format, path, damaged), format)[Symbol.asyncIterator]();
   try {
     for (;;) {
       let r: IteratorResult<{ channelData: Float32Array[]; sampleRate: number }>;
       try {
-        r = await it.next();
+        r = await mp3Errors.run(errors, () => it.next());
       } catch (err) {
-        if (err instanceof AudioDecodeError) throw err;
+        if (err instanceof AudioDecodeError || err instanceof InvalidAudioError) throw err;
         throw decoderError(err, format, path);
       }
       if (r.done) break;
       const { channelData, sampleRate } = r.value;
       if (channelData.length === 0 || (channelData[0] as Float32Array).length === 0) continue;
       if (rate !== undefined && sampleRate !== rate) {
-        throw new InvalidAudioError(`sample rate changes mid-stream (${rate} Hz, then ${sampleRate} Hz at sample ${offset})`, path);
+        throw new InvalidAudioError(`sample rate changes mid-stream (${rate} Hz, then ${sampleRate} Hz at sample ${offset}); convert the file to one rate first`, path);
       }
       rate = sampleRate;
       validateBlock(channelData, sampleRate, offset, path);
+      checkDuration(offset + (channelData[0] as Float32Array).length, sampleRate, opts, path);
       yield { channels: channelData, sampleRate, offset };
       offset += (channelData[0] as Float32Array).length;
     }
   } finally {
-    await it.return?.(undefined);
+    await mp3Errors.run(errors, async () => it.return?.(undefined));
+    if (errors.count > 0) warn(`${path}: ${errors.count} MP3 frame${errors.count === 1 ? '' : 's'} could not be decoded and ${errors.count === 1 ? 'was' : 'were'} skipped (mpg123: ${errors.first})`);
+    if (damaged.oggPages > 0) warn(`${path}: ${damaged.oggPages} damaged Ogg page${damaged.oggPages === 1 ? '' : 's'} (checksum mismatch or cut off) skipped`);
   }
   if (offset === 0) throw nothingDecoded(format, path);
 }

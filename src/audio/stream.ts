@@ -4,13 +4,13 @@
  * smaller than the audio) are held. The output equals logMel(loadAudio(path)) exactly.
  */
 import { SAMPLE_RATE, frameCount } from './constants.js';
-import { decodeFileBlocks, probeFile, wavFramesAvailable } from './decode.js';
+import { decodeFileBlocks, probeFile, wavFramesAvailable, type DecodeOptions } from './decode.js';
 import { LogMelStream, type LogMel } from './logmel.js';
 import { toMono } from './mono.js';
 import { toPatches } from './patches.js';
 import { StreamResampler, resampledLength } from './resample.js';
 
-export interface StreamOptions {
+export interface StreamOptions extends DecodeOptions {
   /** Called after each decoded block with the seconds of audio decoded so far. */
   onProgress?: (seconds: number) => void;
 }
@@ -26,7 +26,7 @@ export async function logMelFromFile(path: string, opts: StreamOptions = {}): Pr
   const mel = new LogMelStream(expectedFrames !== undefined ? { expectedFrames } : {});
   let resampler: StreamResampler | undefined;
   try {
-    for await (const block of decodeFileBlocks(path, info)) {
+    for await (const block of decodeFileBlocks(path, info, opts)) {
       resampler ??= await StreamResampler.create(block.sampleRate, SAMPLE_RATE, path);
       mel.push(resampler.push(toMono(block.channels)));
       opts.onProgress?.((block.offset + (block.channels[0] as Float32Array).length) / block.sampleRate);
@@ -42,4 +42,34 @@ export async function logMelFromFile(path: string, opts: StreamOptions = {}): Pr
 export async function patchesFromFile(path: string): Promise<{ data: Float32Array; count: number }> {
   const { data, frames } = await logMelFromFile(path);
   return toPatches(data, frames);
+}
+
+/**
+ * A file of any format as 16 kHz mono samples, decoded and resampled block by block: memory is
+ * the output (bounded by `maxSeconds`) plus one block. Equals loadAudio(path) sample for sample.
+ */
+export async function samplesFromFile(path: string, opts: DecodeOptions = {}): Promise<Float32Array> {
+  const info = await probeFile(path);
+  let out = new Float32Array(info.wav ? resampledLength(wavFramesAvailable(info.wav, info.fileBytes), info.wav.sampleRate, SAMPLE_RATE) : 1 << 16);
+  let n = 0;
+  const append = (x: Float32Array): void => {
+    if (n + x.length > out.length) {
+      const grown = new Float32Array(Math.max(n + x.length, 2 * out.length));
+      grown.set(out.subarray(0, n));
+      out = grown;
+    }
+    out.set(x, n); // copies: the resampler reuses its output buffer
+    n += x.length;
+  };
+  let resampler: StreamResampler | undefined;
+  try {
+    for await (const block of decodeFileBlocks(path, info, opts)) {
+      resampler ??= await StreamResampler.create(block.sampleRate, SAMPLE_RATE, path);
+      append(resampler.push(toMono(block.channels)));
+    }
+    if (resampler) append(resampler.finish());
+  } finally {
+    resampler?.destroy();
+  }
+  return out.length === n ? out : out.slice(0, n);
 }

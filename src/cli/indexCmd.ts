@@ -12,8 +12,10 @@ recursively) with the model and stores vectors and metadata (id, path, genre/tag
 duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more. A catalogue folder's tracks.csv/tracks.jsonl sidecar is read
-when present (or embedded tags when not):
+store holds 20000 tracks or more. One writer per store: a second index run on the same --db
+stops with an error while the first runs (a lock left by a killed run is taken over), and
+duplicate rows left by older versions are removed at the start of a run. A catalogue folder's
+tracks.csv/tracks.jsonl sidecar is read when present (or embedded tags when not):
 ${CATALOGUE_USAGE}
 
 With --queue, the tracks are embedded by "musicbert worker" processes (any number, on any machine
@@ -27,6 +29,7 @@ function summary(r: IndexReport): string {
     `${r.source} of ${r.total} tracks: ${r.added} added, ${r.skipped} already indexed, ${r.failed.length} failed; store holds ${r.stored}`,
     `${r.seconds.toFixed(1)} s, ${r.tracksPerSecond.toFixed(2)} tracks/s${r.annBuilt ? ', approximate index built' : ''}`,
   ];
+  if (r.duplicatesRemoved > 0) lines.push(`removed ${r.duplicatesRemoved} duplicate rows left by an older version's concurrent writers`);
   for (const f of r.failed.slice(0, 10)) lines.push(`  failed ${f.id}: ${f.problem}`);
   if (r.failed.length > 10) lines.push(`  … and ${r.failed.length - 10} more (see --json)`);
   return lines.join('\n');

@@ -5,13 +5,18 @@ import { startServer } from '../serve/server.js';
 import { opt, parseOptions, type Command } from './command.js';
 
 const USAGE = `usage: musicbert serve --db PATH [--model DIR] [--port 8080] [--host 127.0.0.1] [--labels "jazz,rock,..."]
-                       [--max-upload-mb 20] [--timeout-s 60]
+                       [--max-upload-mb 20] [--max-duration-s 1200] [--timeout-s 60] [--workers N]
+                       [--allow-host NAME[,NAME...]]
 
 Serves the web page (search box, players, clip upload with tags and neighbours) and the JSON API
 (GET /api/search?q=&k=, GET /api/similar?id=&k=, POST /api/tags, POST /api/ask?q=, POST /api/upload,
 GET /audio/:id) over the vector store at --db. --model defaults to the model the store was indexed
 with; --labels are the tags shown for uploads (default: the ten GTZAN genres). Listens on
-127.0.0.1 unless --host says otherwise. Stop with Ctrl-C.`;
+127.0.0.1 unless --host says otherwise, and answers only requests whose Host header names it
+(127.0.0.1, localhost, [::1] or --host; --allow-host adds names, "*" any), which keeps web pages
+elsewhere from reaching it through DNS rebinding. Uploads are decoded on --workers model threads
+(default: the cores) and refused past --max-duration-s seconds of audio; a request past
+--timeout-s is stopped and answered 503. Stop with Ctrl-C.`;
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -21,19 +26,29 @@ export const serveCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), port: opt.int({ min: 0, max: 65535, default: 8080 }),
-        host: opt.string({ default: '127.0.0.1' }), labels: opt.string(), 'max-upload-mb': opt.number({ positive: true, default: 20 }),
-        'timeout-s': opt.number({ positive: true, default: 60 })
+        db: opt.string({ required: true, meta: 'PATH' }),
+        model: opt.string(),
+        port: opt.int({ min: 0, max: 65535, default: 8080 }),
+        host: opt.string({ default: '127.0.0.1' }),
+        labels: opt.string(),
+        'max-upload-mb': opt.number({ positive: true, default: 20 }),
+        'timeout-s': opt.number({ positive: true, default: 60 }),
+        'max-duration-s': opt.number({ positive: true, default: 1200 }),
+        workers: opt.int({ min: 0, max: 64 }),
+        'allow-host': opt.string(),
       },
       USAGE,
     );
-    const { db, model, port, host, labels: labelsText, 'max-upload-mb': uploadMb, 'timeout-s': timeoutS } = o;
+    const { db, model, port, host, labels: labelsText, 'max-upload-mb': uploadMb, 'timeout-s': timeoutS, 'max-duration-s': durationS, workers } = o;
+    const allowHosts = (o['allow-host'] ?? '').split(',').map((h) => h.trim()).filter((h) => h.length > 0);
     const catalogue = await Catalogue.open(model ? { db, model } : { db });
     const running = await startServer({
       catalogue,
       port,
       host,
-      limits: { maxUploadBytes: Math.round(uploadMb * (1 << 20)), requestTimeoutMs: Math.round(timeoutS * 1000) },
+      limits: { maxUploadBytes: Math.round(uploadMb * (1 << 20)), requestTimeoutMs: Math.round(timeoutS * 1000), maxDurationS: durationS },
+      allowHosts,
+      ...(workers !== undefined ? { workers } : {}),
       ...(labelsText ? { labels: parseLabels(labelsText) } : {}),
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });

@@ -15,6 +15,7 @@ import { walkAudioFiles } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
+import { acquireStoreLock } from './storeLock.js';
 import { ANN_MIN_ROWS, VectorStore, type TrackEntry, type TrackMeta } from './store.js';
 
 /** A track to index: its metadata without the vector (durationS comes from decoding). */
@@ -66,6 +67,8 @@ export interface IndexReport {
   annBuilt: boolean;
   /** True when stopped by the signal before the end. */
   interrupted: boolean;
+  /** Duplicate rows (left by older versions' concurrent writers) removed before indexing. */
+  duplicatesRemoved: number;
 }
 
 /** Audio files under `dir`, recursively, sorted; ids are relative paths without extension. */
@@ -134,6 +137,27 @@ export async function embedBatch(space: BatchEmbedder, items: readonly Catalogue
   return { entries: good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array })), failed };
 }
 
+/**
+ * The store opened by its one writer (local `index` or the queue's writer): the lock first (a
+ * second writer on the same --db stops here with a clear error, see storeLock.ts), then the store,
+ * with duplicate rows left by older versions removed. Close the store and release the lock after.
+ */
+export async function openForWriting(db: string, create: { dim: number; model: string; modelDir?: string }): Promise<{ store: VectorStore; lock: Awaited<ReturnType<typeof acquireStoreLock>>; duplicatesRemoved: number }> {
+  const lock = await acquireStoreLock(db);
+  try {
+    const store = await VectorStore.open(db, { create });
+    try {
+      return { store, lock, duplicatesRemoved: await store.removeDuplicates() };
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
 /** The end of an indexing run (local or queued): compact what was added, then (re)build the approximate index. */
 export async function finishIndex(store: VectorStore, run: { added: number; interrupted: boolean; ann: 'auto' | 'on' | 'off' }): Promise<{ stored: number; annBuilt: boolean }> {
   if (run.added > 0) await store.compact();
@@ -153,7 +177,7 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const listing = await listCatalogue(opts.input, opts.load);
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;
-  const store = await VectorStore.open(opts.db, { create });
+  const { store, lock, duplicatesRemoved } = await openForWriting(opts.db, create);
   try {
     const have = await store.ids();
     const todo = listing.items.filter((it) => !have.has(it.id));
@@ -189,8 +213,10 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
       tracksPerSecond: embedSeconds > 0 ? (added + failed.length) / embedSeconds : 0,
       annBuilt,
       interrupted,
+      duplicatesRemoved,
     };
   } finally {
     store.close();
+    await lock.release();
   }
 }

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { Field, FixedSizeList, Float32, Float64, List, Schema, Utf8 } from 'apache-arrow';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { IoError, UsageError } from '../util/errors.js';
+import { asDiskFull, IoError, UsageError } from '../util/errors.js';
 import { normalize } from './vectors.js';
 
 /** What the store keeps for one track. */
@@ -208,8 +208,13 @@ export class VectorStore {
     return new Set(rows.map((r: { id: string }) => String(r.id)));
   }
 
-  /** Append entries as one atomic commit. Vectors are normalised; widths must match the store. */
+  /**
+   * Append entries as one atomic commit. Vectors are normalised; widths must match the store.
+   * Ids are unique in the store: entries whose id is already stored (or repeated in `entries`)
+   * are left out.
+   */
   async add(entries: readonly TrackEntry[]): Promise<void> {
+    entries = await this.newEntries(entries);
     if (entries.length === 0) return;
     const rows = entries.map((e) => {
       if (e.vector.length !== this.dim) throw new UsageError(`track "${e.id}": vector has ${e.vector.length} values, the store holds ${this.dim}-d vectors`);
@@ -225,12 +230,52 @@ export class VectorStore {
         split: e.split ?? null,
       };
     });
-    if (!this.table) {
-      // 'overwrite' only ever replaces the leftovers of an uncommitted first write (see open()).
-      this.table = await this.db.createTable(TABLE, rows, { schema: schema(this.dim), mode: 'overwrite' });
-    } else {
-      await this.table.add(rows);
+    try {
+      if (!this.table) {
+        // 'overwrite' only ever replaces the leftovers of an uncommitted first write (see open()).
+        this.table = await this.db.createTable(TABLE, rows, { schema: schema(this.dim), mode: 'overwrite' });
+      } else {
+        await this.table.add(rows);
+      }
+    } catch (err) {
+      // A commit is atomic: on a full disk the rows stored before are intact.
+      throw asDiskFull(err, this.path) ?? err;
     }
+  }
+
+  /** `entries` without ids already stored or repeated (first kept). */
+  private async newEntries(entries: readonly TrackEntry[]): Promise<readonly TrackEntry[]> {
+    const seen = new Set<string>();
+    if (this.table && entries.length > 0) {
+      const list = [...new Set(entries.map((e) => e.id))].map(sqlString).join(', ');
+      const rows = await this.table.query().where(`id IN (${list})`).select(['id']).toArray();
+      for (const r of rows as { id: string }[]) seen.add(String(r.id));
+    }
+    return entries.filter((e) => !seen.has(e.id) && (seen.add(e.id), true));
+  }
+
+  /**
+   * Remove the duplicate rows older versions could leave (two writers at once), keeping one row
+   * per id; returns how many rows were removed. Rows of an id are deleted and one is re-added (two
+   * commits: an interruption in between loses those tracks, which the next `index` run re-adds).
+   */
+  async removeDuplicates(): Promise<number> {
+    if (!this.table) return 0;
+    const counts = new Map<string, number>();
+    for (const r of (await this.table.query().select(['id']).toArray()) as { id: string }[]) counts.set(String(r.id), (counts.get(String(r.id)) ?? 0) + 1);
+    const dups = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+    let removed = 0;
+    for (let i = 0; i < dups.length; i += 256) {
+      const part = dups.slice(i, i + 256);
+      const where = `id IN (${part.map(sqlString).join(', ')})`;
+      const rows = (await this.table.query().where(where).select([...META_COLUMNS, 'vector']).toArray()) as (Row & { vector: Iterable<number> })[];
+      const keep = new Map<string, TrackEntry>();
+      for (const r of rows) if (!keep.has(String(r.id))) keep.set(String(r.id), { ...metaOf(r), vector: Float32Array.from(r.vector) });
+      await this.table.delete(where);
+      await this.add([...keep.values()]);
+      removed += rows.length - keep.size;
+    }
+    return removed;
   }
 
   /** One track's metadata, or undefined when the id is not in the store. */

@@ -3,8 +3,9 @@
  * and the mapping from toolkit errors to HTTP statuses. No framework: the API is a handful of
  * routes and every byte of input passes through these checks.
  */
+import { open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MusicBertError, UsageError } from '../util/errors.js';
+import { asDiskFull, AudioTooLongError, MusicBertError, UsageError } from '../util/errors.js';
 
 /** Bad client input that maps to a specific status (404, 405, 413, 415, 400). */
 export class HttpError extends UsageError {
@@ -41,11 +42,13 @@ export function sendHtml(res: ServerResponse, html: string): void {
 /** The HTTP status for an error thrown while handling a request. */
 export function statusOf(err: unknown): number {
   if (err instanceof HttpError) return err.status;
+  if (err instanceof AudioTooLongError) return 413;
   if (err instanceof MusicBertError) {
     switch (err.code) {
       case 'USAGE': return 400;
       case 'AUDIO_DECODE': return 415;
       case 'AUDIO_INVALID': return 422;
+      case 'DISK_FULL': return 507;
       default: return 500;
     }
   }
@@ -95,6 +98,78 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(new HttpError(400, `could not read the request body (${err.message})`));
     });
   });
+}
+
+/** Bytes of an upload looked at to tell its format before the rest is accepted. */
+const SNIFF_BYTES = 4096;
+
+/**
+ * Stream the request body into the file `path` (created), at most `limit` bytes, never holding
+ * more than one chunk in memory. `check` sees the first bytes (up to 4 KB) before anything past
+ * them is kept, so a non-audio upload is refused early; an empty body is a 400. Resolves with
+ * the byte count; on a refusal the rest of the body is drained and discarded.
+ */
+export function saveBody(req: IncomingMessage, limit: number, path: string, check: (head: Uint8Array) => void): Promise<number> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(new HttpError(413, `upload of ${declared} bytes exceeds the ${formatBytes(limit)} limit`));
+  }
+  return open(path, 'w').then(
+    (fh) =>
+      new Promise<number>((resolve, reject) => {
+        let size = 0;
+        let done = false;
+        let head: Buffer[] | undefined = [];
+        let writing: Promise<unknown> = Promise.resolve();
+        const finish = (err: unknown): void => {
+          if (done) return;
+          done = true;
+          if (err !== undefined) req.resume(); // drain and discard the rest so the reply can still be sent
+          void writing
+            .catch(() => undefined)
+            .then(() => fh.close())
+            .then(
+              () => (err !== undefined ? reject(err) : resolve(size)),
+              (closeErr: unknown) => reject(err ?? closeErr),
+            );
+        };
+        const sniff = (): boolean => {
+          const bytes = Buffer.concat(head as Buffer[]);
+          head = undefined;
+          try {
+            check(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+            return true;
+          } catch (err) {
+            finish(err);
+            return false;
+          }
+        };
+        req.on('data', (chunk: Buffer) => {
+          if (done) return;
+          size += chunk.length;
+          if (size > limit) return finish(new HttpError(413, `upload exceeds the ${formatBytes(limit)} limit`));
+          if (head) {
+            head.push(chunk);
+            if (size >= SNIFF_BYTES && !sniff()) return;
+          }
+          req.pause();
+          writing = writing.then(() => fh.write(chunk)).then(
+            () => {
+              if (!done) req.resume();
+            },
+            (err: unknown) => finish(asDiskFull(err, 'the upload temp file') ?? err),
+          );
+        });
+        req.on('end', () => {
+          if (done) return;
+          if (size === 0) return finish(new HttpError(400, 'the request body is empty: send the audio file as the body'));
+          if (head && !sniff()) return;
+          void writing.then(() => finish(undefined));
+        });
+        req.on('error', (err) => finish(new HttpError(400, `could not read the request body (${err.message})`)));
+      }),
+  );
 }
 
 export function formatBytes(n: number): string {

@@ -22,7 +22,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import { fallbackCacheDir } from '../util/runDirs.js';
 import type { TensorMap } from '../util/safetensors.js';
-import type { StepRecord, TrainerState, ValidationRecord } from './trainer.js';
+import { parseTrainerState, type StepRecord, type TrainerState, type ValidationRecord } from './trainer.js';
 
 export interface StageSummary {
   steps: number;
@@ -108,9 +108,8 @@ export type PreviousRun = { state: TrainerState; optimizer?: TensorMap };
 export async function readPreviousRun(dir: string): Promise<PreviousRun | undefined> {
   if (!existsSync(join(dir, 'config.json'))) return undefined;
   const ck = await loadCheckpoint(dir);
-  const state = ck.state as TrainerState | undefined;
-  if (!state || state.kind !== 'trainer-state') throw new CheckpointError('checkpoint has no trainer state to resume from (not written by pretrain?)', dir);
-  return { state, optimizer: ck.optimizer };
+  if (ck.state === undefined) throw new CheckpointError('checkpoint has no trainer state to resume from (not written by pretrain?)', dir);
+  return { state: parseTrainerState(ck.state, join(dir, 'trainer_state.json')), optimizer: ck.optimizer };
 }
 
 /** What a stage is asked to do: compared against a previous run's trainer state. */

@@ -65,6 +65,24 @@ export interface TrainerState {
   data?: unknown;
 }
 
+/**
+ * `value` (a parsed trainer_state.json) checked field by field, so a damaged or foreign file is
+ * refused with the file and the field named, not as "seed undefined / undefined steps" later.
+ */
+export function parseTrainerState(value: unknown, source?: string): TrainerState {
+  const bad = (field: string, want: string, got: unknown): CheckpointError =>
+    new CheckpointError(`${source ? '' : 'trainer_state.json: '}field "${field}" is ${JSON.stringify(got)?.slice(0, 40) ?? String(got)}, expected ${want} (a damaged or foreign file: delete the checkpoint to start over)`, source);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('(top level)', 'an object', value);
+  const o = value as Record<string, unknown>;
+  if (o.kind !== 'trainer-state') throw bad('kind', '"trainer-state"', o.kind);
+  for (const f of ['step', 'totalSteps', 'seed'] as const) {
+    if (!Number.isSafeInteger(o[f]) || (o[f] as number) < 0) throw bad(f, 'a non-negative integer', o[f]);
+  }
+  if ((o.step as number) > (o.totalSteps as number)) throw bad('step', `at most totalSteps (${o.totalSteps as number})`, o.step);
+  for (const f of ['history', 'validation'] as const) if (!Array.isArray(o[f])) throw bad(f, 'an array', o[f]);
+  return value as TrainerState;
+}
+
 export interface TrainerSnapshot {
   optimizer: TensorMap;
   state: TrainerState;
@@ -168,8 +186,7 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
     data: opts.data,
   };
   if (opts.resume) {
-    const r = opts.resume.state;
-    if (r.kind !== 'trainer-state') throw new CheckpointError('trainer state is missing or of another kind');
+    const r = parseTrainerState(opts.resume.state);
     if (r.seed !== opts.seed || r.totalSteps !== opts.steps) {
       throw new CheckpointError(`cannot resume: checkpoint was seed ${r.seed} / ${r.totalSteps} steps, this run is seed ${opts.seed} / ${opts.steps} steps`);
     }

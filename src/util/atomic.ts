@@ -2,20 +2,30 @@
  * Atomic writes: data goes to a temporary sibling first and is renamed into place, so a reader
  * (or a resumed run) never sees a half-written file. rename() is atomic within one filesystem,
  * which is why the temp file lives in the same directory as the target.
+ *
+ * A full disk (ENOSPC, EDQUOT) becomes a DiskFullError naming the target: by construction the
+ * target is untouched, so the message can say nothing was lost and a re-run resumes.
  */
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, basename, join } from 'node:path';
+import { asDiskFull } from './errors.js';
+
+/** Test hook: a function run before each atomic write, e.g. to inject an ENOSPC. */
+export interface AtomicWriteHooks {
+  beforeWrite?: (path: string) => void;
+}
 
 function tempSibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /** Write `data` to `path` atomically (temp file + fsync + rename). Creates parent directories. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+export async function writeFileAtomic(path: string, data: string | Uint8Array, hooks: AtomicWriteHooks = {}): Promise<void> {
   const tmp = tempSibling(path);
   try {
+    await mkdir(dirname(path), { recursive: true });
+    hooks.beforeWrite?.(path);
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(data);
@@ -26,12 +36,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw asDiskFull(err, path) ?? err;
   }
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+export async function writeJsonAtomic(path: string, value: unknown, hooks: AtomicWriteHooks = {}): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', hooks);
 }
 
 /**
@@ -47,7 +57,7 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
     await fill(tmp);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw asDiskFull(err, dir) ?? err;
   }
   const old = `${tmp}.old`;
   let moved = false;

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'CONFIG'
   | 'TRAINING_DIVERGED'
   | 'USAGE'
-  | 'IO';
+  | 'IO'
+  | 'STORE_LOCKED'
+  | 'DISK_FULL';
 
 export class MusicBertError extends Error {
   readonly code: ErrorCode;
@@ -78,4 +80,51 @@ export class IoError extends MusicBertError {
   constructor(message: string, source?: string, options?: { cause?: unknown }) {
     super('IO', message, source, options);
   }
+}
+
+/** Decoded audio runs past the configured duration limit (found while decoding, before it is all in memory). */
+export class AudioTooLongError extends InvalidAudioError {
+  constructor(readonly limitS: number, source?: string) {
+    super(`decodes to more than the ${formatDuration(limitS)} limit on audio duration (a longer clip needs a higher limit)`, source);
+  }
+}
+
+/** Another process (or call) is writing to the same vector store. */
+export class StoreLockedError extends MusicBertError {
+  constructor(message: string, source?: string) {
+    super('STORE_LOCKED', message, source);
+  }
+}
+
+/**
+ * The disk (or quota) filled up while writing `source`. Writes are atomic, so what was written
+ * before is intact: the message says so, and that re-running resumes.
+ */
+export class DiskFullError extends MusicBertError {
+  constructor(source: string | undefined, options?: { cause?: unknown }) {
+    const what = (options?.cause as NodeJS.ErrnoException | undefined)?.code === 'EDQUOT' ? 'disk quota exceeded' : 'no space left on device';
+    super('DISK_FULL', `${what} while writing; nothing already saved was lost (writes are atomic): free some space and re-run the same command to resume`, source, options);
+  }
+}
+
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const DISK_FULL_TEXT = /no space left on device|disk quota exceeded|\bENOSPC\b|\bEDQUOT\b/i;
+
+/**
+ * `err` as a DiskFullError when it is one underneath (a Node errno, or a native library's message
+ * such as LanceDB's "No space left on device"), else undefined. `source` names the file or
+ * directory being written when the error itself does not.
+ */
+export function asDiskFull(err: unknown, source?: string): DiskFullError | undefined {
+  if (err instanceof DiskFullError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!e || typeof e !== 'object') return undefined;
+  const hit = (e.code !== undefined && DISK_FULL_CODES.has(e.code)) || (typeof e.message === 'string' && DISK_FULL_TEXT.test(e.message));
+  if (!hit) return e.cause !== undefined && e.cause !== err ? asDiskFull(e.cause, source ?? e.path) : undefined;
+  return new DiskFullError(source ?? e.path, { cause: err });
+}
+
+function formatDuration(s: number): string {
+  if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
+  return `${s} s`;
 }

@@ -14,7 +14,7 @@ import type { Job } from 'bullmq';
 import { Queue } from 'bullmq';
 import { IoError, UsageError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
-import { finishIndex, listCatalogue, type CatalogueItem, type IndexFailure, type IndexOptions, type IndexReport } from '../indexer.js';
+import { finishIndex, listCatalogue, openForWriting, type CatalogueItem, type IndexFailure, type IndexOptions, type IndexReport } from '../indexer.js';
 import { VectorStore, type TrackEntry } from '../store.js';
 import { checkRedis, parseQueueUrl } from './connection.js';
 import { EMBED, decodeVector, jobId, type EmbedJob, type EmbedResult } from './jobs.js';
@@ -51,9 +51,10 @@ export async function indexViaQueue(opts: QueueIndexOptions): Promise<IndexRepor
   const { space } = opts;
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;
-  const store = await VectorStore.open(opts.db, { create });
-  await checkRedis(addr).catch((err) => {
+  const { store, lock, duplicatesRemoved } = await openForWriting(opts.db, create);
+  await checkRedis(addr).catch(async (err) => {
     store.close();
+    await lock.release();
     throw err;
   });
   const queue = new Queue<EmbedJob, EmbedResult, string>(addr.name, { connection: addr.redis });
@@ -162,9 +163,11 @@ export async function indexViaQueue(opts: QueueIndexOptions): Promise<IndexRepor
       tracksPerSecond: embedSeconds > 0 ? (added + failed.size) / embedSeconds : 0,
       annBuilt,
       interrupted,
+      duplicatesRemoved,
     };
   } finally {
     await queue.close().catch(() => {});
     store.close();
+    await lock.release();
   }
 }
