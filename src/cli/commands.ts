@@ -5,6 +5,7 @@ import { evalCommand } from './eval.js';
 import { searchCommands } from './search.js';
 import { pretrainCommand } from './pretrain.js';
 import { synthCommand } from './synth.js';
+import { chatCommand } from './chat.js';
 
 /** Every sub-command, in the order `musicbert --help` lists them. Add new commands here. */
-export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, ...searchCommands];
+export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, ...searchCommands, chatCommand];

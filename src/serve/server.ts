@@ -8,6 +8,7 @@
  *   POST /api/tags?labels=      zero-shot labels of an uploaded clip (raw audio body)
  *   POST /api/ask?q=&choices=   a question about an uploaded clip
  *   POST /api/upload?k=&labels= an uploaded clip's labels and nearest catalogue tracks
+ *   POST /api/chat              a conversation turn (see chat.ts)
  *   GET  /audio/:id             the catalogue file of a stored id (Range supported)
  *
  * Every input is checked (sizes, content, parameters) and every failure is a JSON
@@ -27,6 +28,7 @@ import type { SearchHit } from '../search/store.js';
 import { parseLabels } from '../search/zeroShot.js';
 import { formatBytes, HttpError, intParam, publicMessage, readBody, sendHtml, sendJson, statusOf, textParam } from './http.js';
 import { pageHtml } from './page.js';
+import { chatRoute } from './chat.js';
 
 export interface ServeLimits {
   /** Largest accepted upload. */
@@ -119,6 +121,8 @@ export function createMusicServer(opts: ServeOptions): Server {
     return new Uint8Array(body.buffer, body.byteOffset, body.length);
   };
 
+  const chat = chatRoute({ catalogue: cat, run: (task) => queue.run(task), upload });
+
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const p = url.searchParams;
     const route = `${req.method} ${url.pathname}`;
@@ -158,8 +162,10 @@ export function createMusicServer(opts: ServeOptions): Server {
         const r = await queue.run(() => cat.analyse(audio, labels, k));
         return sendJson(res, 200, { durationS: r.durationS, labels: r.labels, neighbours: r.neighbours.map(publicHit), unknownWords: cat.space.unknownWords(labels) });
       }
+      case 'POST /api/chat':
+        return chat(req, res, url);
     }
-    const known = ['/api/info', '/api/search', '/api/similar', '/api/tags', '/api/ask', '/api/upload'];
+    const known = ['/api/info', '/api/search', '/api/similar', '/api/tags', '/api/ask', '/api/upload', '/api/chat'];
     if (known.includes(url.pathname)) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
     throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   };
