@@ -4,6 +4,7 @@
  * textContent (never as HTML), so track ids and tags cannot inject markup.
  */
 import { formatBytes } from './http.js';
+import { CHAT_HTML, CHAT_SCRIPT, CHAT_STYLE } from './chatPage.js';
 
 const STYLE = `
 :root { --bg: #f6f5f2; --card: #fff; --ink: #1d1f24; --muted: #6b6f78; --line: #e4e2dc; --accent: #5b4cdb; --accent-soft: #ece9ff; --bad: #b42318; }
@@ -178,7 +179,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>musicbert · search music with words</title>
-<style>${STYLE}</style>
+<style>${STYLE}${CHAT_STYLE}</style>
 </head>
 <body>
 <header><div class="wrap">
@@ -197,7 +198,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
     <div class="examples">Try: <a>slow sad piano ballad</a><a>fast energetic rock with distorted guitar</a><a>calm acoustic folk</a></div>
     <p id="search-status" class="status" aria-live="polite"></p>
     <ol id="results" class="results"></ol>
-  </section>
+  </section>${CHAT_HTML}
   <section class="panel" aria-labelledby="upload-h">
     <h2 id="upload-h">What does this clip sound like?</h2>
     <div id="drop" class="drop" tabindex="0" role="button" aria-label="Upload an audio clip">
@@ -226,7 +227,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
 <script>
 const MAX_UPLOAD = ${opts.maxUploadBytes};
 const MAX_UPLOAD_TEXT = ${JSON.stringify(limit)};
-${SCRIPT}
+${SCRIPT}${CHAT_SCRIPT}
 </script>
 </body>
 </html>
