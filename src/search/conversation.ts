@@ -208,7 +208,7 @@ export class Conversation {
     const focus: FocusTrack = { id: `clip:${name}`, label, vector };
     const term = this.makeTerm({ key: `clip:${name}`, kind: 'clip', label, prompts: [] }, vector, 1);
     const next: State = { ...EMPTY, terms: [term], focus, operations: [`start from ${label}: +1 × its vector`] };
-    return this.commit(`<${label}>`, 'results', this.rank(next, true), { notes: [], unknown: [] });
+    return this.commit(`<${label}>`, 'results', this.rank(next, false), { notes: [], unknown: [] });
   }
 
   private async apply(input: string, ops: Operation[]): Promise<TurnResult> {
