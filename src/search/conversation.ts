@@ -168,14 +168,15 @@ export class Conversation {
 
   /** A conversation over an open catalogue (loads its vectors into memory; pass `view` to share one). */
   static async open(catalogue: Catalogue, opts: ConversationOptions & { view?: CatalogueView } = {}): Promise<Conversation> {
-    const view = opts.view ?? (await loadCatalogueView(catalogue.store));
+    const { view: shared, ...rest } = opts;
+    const view = shared ?? (await loadCatalogueView(catalogue.store));
     const space = catalogue.space;
     const model: ConversationModel = {
       embedText: (t) => catalogue.text.embedText(t),
       unknownWords: (t) => space.unknownWords(t),
       embedAudio: (a) => space.embedAudio(a),
     };
-    return new Conversation(model, view, opts);
+    return new Conversation(model, view, rest);
   }
 
   /** The list on screen. */
