@@ -38,6 +38,8 @@ interface Labelled extends TrackRecord {
 type Score = (before: readonly Labelled[], after: readonly Labelled[], seed: Labelled | undefined) => boolean | undefined;
 
 const K = 10;
+/** Weight of a refinement against the base term (ConversationOptions.refineWeight); CHAT_BENCH_WEIGHTS=1,2 compares several. */
+const WEIGHTS = (process.env.CHAT_BENCH_WEIGHTS ?? '1').split(',').map(Number);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -85,13 +87,16 @@ export const chatBenchmark: Benchmark = {
       const genres = [...new Set(held.map((t) => t.genre).filter((g): g is string => !!g))].sort();
       const starts = [...held.map((t) => t.id), ...genres.map((g) => `a ${g === 'hiphop' ? 'hip hop' : g} track`)];
       const lab = (rs: readonly ResultTrack[]) => rs.map((r) => byId.get(r.id) as Labelled);
-      const rng = new Rng(12);
+      // Seeded per kind, so each kind's random baseline is the same whatever ran before it.
+      let rng = new Rng(12);
       const randomTop = (exclude: string | undefined) => rng.shuffle(held.filter((t) => t.id !== exclude)).slice(0, K);
 
+      const runAt = async (w: number): Promise<Record<string, unknown>> => {
       const tally = async (view: CatalogueView, kind: string): Promise<{ turns: number; model: number; random: number }> => {
         let n = 0, ok = 0, rnd = 0;
+        rng = new Rng(12);
         for (const s of starts) {
-          const c = new Conversation(cm, view, { k: K });
+          const c = new Conversation(cm, view, { k: K, refineWeight: w });
           const before = lab((await c.turn(s)).results);
           const seed = byId.get(s);
           const after = lab((await c.turn((KINDS[kind] as { turn: string }).turn)).results);
@@ -110,10 +115,11 @@ export const chatBenchmark: Benchmark = {
       out['not metal (space only, labels hidden)'] = await tally(hidden, 'not metal');
 
       // "like this but calmer", from every held-out track: genre kept above chance, arousal below "like this".
+      rng = new Rng(12);
       let n = 0, both = 0, genreKept = 0, calmer = 0, rBoth = 0;
       let genreShare = 0, chanceShare = 0;
       for (const seed of held) {
-        const c = new Conversation(cm, labelled, { k: K });
+        const c = new Conversation(cm, labelled, { k: K, refineWeight: w });
         const plain = lab((await c.turn(seed.id)).results);
         const refined = lab((await c.turn('like this but calmer')).results);
         const others = held.filter((t) => t.id !== seed.id);
@@ -134,11 +140,18 @@ export const chatBenchmark: Benchmark = {
         genreAboveChance: +(genreKept / n).toFixed(3), arousalBelowLikeThis: +(calmer / n).toFixed(3),
         meanGenreShareTop10: +genreShare.toFixed(3), meanChanceShare: +chanceShare.toFixed(3),
       };
+      return out;
+      };
+      const byWeight: Record<string, Record<string, unknown>> = {};
+      for (const w of WEIGHTS) byWeight[String(w)] = await runAt(w);
+      const out = byWeight[String(WEIGHTS[0])] as Record<string, unknown>;
       const kinds = Object.entries(out).filter(([k]) => !k.includes('space only')).map(([, v]) => (v as { model: number }).model);
       return {
+        refineWeight: WEIGHTS[0],
         model, catalogue: `${held.length} held-out (test split) tracks of ${data}`, starts: starts.length, k: K,
         embedSeconds: +embedS.toFixed(1),
         kinds: out,
+        ...(WEIGHTS.length > 1 ? { byRefineWeight: byWeight } : {}),
         allKindsAtLeast80: kinds.every((m) => m >= 0.8),
         realDev: 'not run: needs a model pre-trained and indexed over real_dev (see README)',
       };

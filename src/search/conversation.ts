@@ -37,9 +37,11 @@ export interface ConversationOptions {
   maxTerms?: number;
   /** Longest accepted turn, in characters (default 500). */
   maxInput?: number;
+  /** Weight of one text refinement ("slower", "with piano") against the query's base term's 1 (default 1). */
+  refineWeight?: number;
 }
 
-const DEFAULTS: Required<ConversationOptions> = { k: 10, maxHistory: 32, maxTerms: 16, maxInput: 500 };
+const DEFAULTS: Required<ConversationOptions> = { k: 10, maxHistory: 32, maxTerms: 16, maxInput: 500, refineWeight: 1 };
 
 /** One sentence in a term, with its sign (a direction is a positive minus a negative sentence). */
 export interface TermPrompt {
@@ -161,8 +163,9 @@ export class Conversation {
 
   constructor(private readonly model: ConversationModel, private readonly view: CatalogueView, opts: ConversationOptions = {}) {
     this.opts = { ...DEFAULTS, ...opts };
+    if (!(this.opts.refineWeight > 0 && Number.isFinite(this.opts.refineWeight))) throw new UsageError(`Conversation: refineWeight must be a positive number (got ${this.opts.refineWeight})`);
     for (const [k, v] of Object.entries(this.opts)) {
-      if (!Number.isInteger(v) || v < 1) throw new UsageError(`Conversation: ${k} must be a positive integer (got ${v})`);
+      if (k !== 'refineWeight' && (!Number.isInteger(v) || v < 1)) throw new UsageError(`Conversation: ${k} must be a positive integer (got ${v})`);
     }
   }
 
@@ -264,14 +267,14 @@ export class Conversation {
           break;
         }
         case 'direction': {
-          const t = await this.directionTerm(op.word, op.sign * op.strength, unknown, notes);
+          const t = await this.directionTerm(op.word, op.sign * op.strength * this.opts.refineWeight, unknown, notes);
           if (t) s = this.addTerm(s, t, `${op.sign > 0 ? 'more' : 'less'} ${op.word}: ${signed(t.weight)} × (${t.label})`);
           break;
         }
         case 'include':
         case 'exclude': {
           const sign = op.op === 'include' ? 1 : -1;
-          const t = await this.phraseTerm(op.phrase, sign * op.strength, unknown, notes);
+          const t = await this.phraseTerm(op.phrase, sign * op.strength * this.opts.refineWeight, unknown, notes);
           if (t) s = this.addTerm(s, t, `${op.op === 'include' ? 'with' : 'without'} ${op.phrase}: ${signed(t.weight)} × “${t.label}”`);
           if (op.op === 'exclude') {
             const key = this.labelFor(op.phrase);
@@ -298,9 +301,13 @@ export class Conversation {
     }
     if (s.terms.length > this.opts.maxTerms) throw new UsageError(`the query would hold ${s.terms.length} terms (at most ${this.opts.maxTerms}): say "reset" or "back"`);
     if (s.terms.length === 0) {
-      // Nothing left to rank by (e.g. every word unknown): keep the list, say why.
-      notes.push('the query has no terms, so the list is unchanged');
-      return this.commit(input, 'results', { ...this.state, operations: s.operations }, { notes, unknown });
+      // Nothing left to rank by (every word unknown, or "a metal track" then "not metal"): keep
+      // the list in its order, minus what the filters now leave out, and say why.
+      notes.push('the query has no terms left, so the list keeps its order (filters still apply)');
+      const out = new Set<string>(s.excludedIds);
+      for (const l of s.excludedLabels) for (const r of this.view.labels.get(l) ?? []) out.add(this.view.ids[r] as string);
+      const results = this.state.results.filter((r) => !out.has(r.id)).map((r, i) => ({ ...r, rank: i + 1 }));
+      return this.commit(input, 'results', { ...s, terms: this.state.terms.length === 0 ? [] : s.terms, results, focus: s.focus ?? this.state.focus }, { notes, unknown });
     }
     return this.commit(input, 'results', this.rank(s, !focusChosen), { notes, unknown });
   }
