@@ -101,9 +101,9 @@ test('refinements move the list the asked way, with the weights shown', async ()
   const noDrums = await c.turn('without drums');
   assert.ok(noDrums.results.every((r) => !byId.get(r.id)!.drums && !byId.get(r.id)!.metal), 'filters accumulate');
 
-  // A term cancelled to nothing ("metal" then "not metal") still applies the filter.
+  // A term cancelled to nothing ("a metal track" then "not metal") still applies the filter.
   const m = new Conversation(model, view, { k: 10 });
-  await m.turn('metal');
+  await m.turn('a metal track');
   const cancelled = await m.turn('not metal');
   assert.equal(cancelled.explanation.terms.length, 0);
   assert.ok(cancelled.results.length > 0 && cancelled.results.every((r) => !byId.get(r.id)!.metal));
