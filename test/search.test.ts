@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../src/tensor/backend.js';
 import { encodeWav } from '../src/audio/wavWrite.js';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { JointSpace } from '../src/search/jointSpace.js';
 import { VectorStore } from '../src/search/store.js';
 import { Catalogue } from '../src/search/catalogue.js';

@@ -4,7 +4,7 @@
  * report. Every stage caches under --out, so a re-run (or a run after an interruption) reuses the
  * corpus, the checkpoints and the features it already has.
  */
-import { cp, readdir } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluateRetrieval, type RetrievalEval } from '../search/metrics.js';
@@ -15,6 +15,7 @@ import { evaluate } from '../eval/index.js';
 import { renderMarkdown } from '../eval/report.js';
 import { REP_NAMES } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
+import { evalRunDir, listEvalRuns, mainDirs, modelDirs } from '../util/runDirs.js';
 import { formatSeconds } from '../util/progress.js';
 import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
 import { evalProgressPrinter, parseReps } from './eval.js';
@@ -26,16 +27,15 @@ import { formatEval } from './search.js';
  * Returns undefined when the run did not train the full row.
  */
 async function publishFullModel(cacheDir: string, modelDir: string): Promise<string | undefined> {
-  const models = join(cacheDir, 'models');
-  if (!existsSync(models)) return undefined;
-  for (const run of (await readdir(models)).sort()) {
-    if (!/-s0-/.test(run)) continue;
-    const encoder = join(models, run, 'encoder', 'audio-encoder');
-    const bert = join(models, run, 'full', 'musicbert');
+  for (const run of await listEvalRuns(cacheDir)) {
+    if (run.seed !== 0) continue;
+    const encoder = modelDirs(evalRunDir(cacheDir, run, 'encoder')).encoder;
+    const bert = modelDirs(evalRunDir(cacheDir, run, 'full')).model;
     if (!existsSync(join(encoder, 'config.json')) || !existsSync(join(bert, 'config.json'))) continue;
     await writeDirAtomic(modelDir, async (tmp) => {
-      await cp(encoder, join(tmp, 'audio-encoder'), { recursive: true });
-      await cp(bert, join(tmp, 'musicbert'), { recursive: true });
+      const published = modelDirs(tmp);
+      await cp(encoder, published.encoder, { recursive: true });
+      await cp(bert, published.model, { recursive: true });
     });
     return modelDir;
   }
@@ -94,7 +94,8 @@ export const mainCommand: Command = {
     };
 
     const t0 = Date.now();
-    const corpusDir = join(out, 'corpus');
+    const dirs = mainDirs(out);
+    const corpusDir = dirs.corpus;
     log(`[1/2] corpus: ${tracks} tracks x ${seconds} s, seed ${seed} -> ${corpusDir}`);
     const corpus = await synthesizeCorpus({ out: corpusDir, tracks, seconds, seed, quiet });
     const tCorpus = (Date.now() - t0) / 1000;
@@ -105,8 +106,8 @@ export const mainCommand: Command = {
     const table = await evaluate({
       data: corpusDir,
       corpus,
-      out: join(out, 'report'),
-      cacheDir: join(out, 'cache'),
+      out: dirs.report,
+      cacheDir: dirs.cache,
       seeds,
       quick,
       onProgress: progress.onProgress,
@@ -117,7 +118,7 @@ export const mainCommand: Command = {
 
     // The joint space in use: text→music retrieval and zero-shot genre on the held-out split.
     let retrieval: RetrievalEval | undefined;
-    const modelDir = await publishFullModel(join(out, 'cache'), join(out, 'model'));
+    const modelDir = await publishFullModel(dirs.cache, dirs.model);
     if (modelDir) {
       log(`      retrieval with the full model (seed 0, ${modelDir})`);
       const space = await JointSpace.load(modelDir);
@@ -126,7 +127,7 @@ export const mainCommand: Command = {
       } finally {
         space.dispose();
       }
-      await writeJsonAtomic(join(out, 'report', 'retrieval.json'), retrieval);
+      await writeJsonAtomic(dirs.retrieval, retrieval);
     }
     const total = (Date.now() - t0) / 1000;
     if (args.values.json) {
@@ -134,7 +135,7 @@ export const mainCommand: Command = {
     } else {
       process.stdout.write(renderMarkdown(table));
       if (retrieval) process.stdout.write(`\n## The joint space (full model, seed 0: ${modelDir})\n\n${formatEval(retrieval)}\n`);
-      process.stdout.write(`\nwrote ${join(out, 'report')}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
+      process.stdout.write(`\nwrote ${dirs.report}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
     }
     return 0;
   },

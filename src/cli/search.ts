@@ -2,7 +2,7 @@
  * `musicbert search | similar | tags | ask | retrieval-eval`: the joint space from the command
  * line. Every command prints a readable table, or JSON with --json.
  */
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { Catalogue } from '../search/catalogue.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { askTrack, type Answer } from '../search/ask.js';

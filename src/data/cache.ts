@@ -16,6 +16,7 @@ import { patchesFromFile } from '../audio/index.js';
 import { loadSafetensors, saveSafetensors, type TensorMap } from '../util/safetensors.js';
 import { Progress } from '../util/progress.js';
 import { DatasetError } from '../util/errors.js';
+import { corpusCacheDir } from '../util/runDirs.js';
 
 /** Bump when the audio front end changes its output, to invalidate cached patches. */
 export const PATCH_CACHE_VERSION = 1;
@@ -42,7 +43,7 @@ function sha(text: string | Uint8Array): string {
  * or under `fallback` when the corpus directory is read-only (a mounted dataset).
  */
 export async function defaultCacheDir(dataDir: string, fallback: string): Promise<string> {
-  const dir = join(resolve(dataDir), '.musicbert-cache');
+  const dir = corpusCacheDir(dataDir);
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);

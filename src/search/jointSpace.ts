@@ -6,8 +6,10 @@
  *
  * Determinism: every tensor pass runs at a fixed shape (texts in blocks of `textBatch` rows of
  * maxTextLen tokens, patches in blocks of `patchBatch`, tracks in blocks of `musicBatch` rows of
- * maxMusicLen segments), padding the last block. A kernel then does exactly the same arithmetic for
- * an input whatever else shares its batch, so the same input always gives a bit-identical vector.
+ * maxMusicLen segments), padding the last block. With the defaults (one text, one track per pass,
+ * and a track's patches starting a fresh block) an input always occupies the same rows, so it gets a
+ * bit-identical vector whatever else is embedded with it (DEFAULTS says why larger text and track
+ * blocks are not position-free on every BLAS kernel).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -53,7 +55,11 @@ export interface JointSpaceOptions {
   musicBatch?: number;
 }
 
-const DEFAULTS = { textBatch: 4, patchBatch: 16, musicBatch: 4 } as const;
+// One text and one track per Transformer pass: OpenBLAS's Haswell/Zen sgemm kernels round a row
+// differently depending on its position in the product (rows 6–11 of every 12-row tile differ from
+// rows 0–5 by an ulp), so two texts sharing a block would make a vector depend on its neighbours.
+// A track's patches always start a fresh encoder block, so patchBatch keeps its speed.
+const DEFAULTS = { textBatch: 1, patchBatch: 16, musicBatch: 1 } as const;
 /** Samples in one patch's worth of frames: the shortest audio that yields a patch. */
 const MIN_SAMPLES = 95 * HOP + WINDOW;
 

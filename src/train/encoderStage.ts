@@ -1,17 +1,54 @@
 /**
- * Stage 1: the audio encoder learns multi-label concept tags from single log-mel patches
- * (binary cross-entropy per tag), the way VGGish was trained on AudioSet labels. Every patch
- * inherits its track's tags. Afterwards the encoder is frozen and only its 128-d vectors are used.
+ * Stage 1, `trainEncoder`: the audio encoder learns multi-label concept tags from single log-mel
+ * patches (binary cross-entropy per tag), the way VGGish was trained on AudioSet labels. Every
+ * patch inherits its track's tags. Afterwards the encoder is frozen and only its 128-d vectors are
+ * used. The result is OUT/audio-encoder/, reused or resumed by the rule in stages.ts.
  */
-import { tf } from '../tensor/backend.js';
-import type { AudioEncoder } from '../model/audioEncoder.js';
-import { batchIndices, multiHot } from '../data/batches.js';
+import { resolve } from 'node:path';
+import { tf, ready } from '../tensor/backend.js';
+import { AudioEncoder } from '../model/audioEncoder.js';
+import { audioEncoderConfig, type AudioEncoderConfig } from '../model/config.js';
+import { loadAudioEncoder, saveCheckpoint } from '../model/checkpoint.js';
+import { batchIndices, describeOrder, multiHot } from '../data/batches.js';
+import type { Corpus } from '../data/corpus.js';
 import type { PatchSet } from '../data/cache.js';
 import { UsageError } from '../util/errors.js';
+import { seedFrom } from '../util/rng.js';
+import { modelDirs } from '../util/runDirs.js';
 import { bceWithLogits } from './objectives.js';
-import type { LossOutput, StepContext } from './trainer.js';
+import { preset as getPreset, type PresetName } from './presets.js';
+import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
+import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
 
 const PATCH = 96 * 64;
+
+export interface EncoderOptions {
+  /** Corpus directory (generator output or a public layout). */
+  data: string;
+  /** Output directory: the encoder checkpoint goes to OUT/audio-encoder/. */
+  out: string;
+  seed?: number;
+  config?: PresetName;
+  /** Updates; 0 keeps the randomly initialised encoder (an ablation). */
+  encoderSteps?: number;
+  encoderBatch?: number;
+  encoderLr?: number;
+  /** Overrides of the preset's encoder shape. */
+  encoderConfig?: Partial<AudioEncoderConfig>;
+  /** Patch/vector cache; default `<data>/.musicbert-cache` (or `<out>/cache` if that is read-only). */
+  cacheDir?: string;
+  checkpointEvery?: number;
+  evalEvery?: number;
+  /** An already loaded corpus (skips loadCorpus). */
+  corpus?: Corpus;
+  quiet?: boolean;
+}
+
+export interface EncoderResult {
+  encoderDir: string;
+  history: StepRecord[];
+  summary: StageSummary;
+}
 
 /** A flat list of (track, patch) pairs with each track's tag indices. */
 export interface PatchPool {
@@ -78,4 +115,57 @@ export function encoderValidation(encoder: AudioEncoder, pool: PatchPool, max = 
     const loss = tf.div(tf.addN(losses), n) as tf.Scalar;
     return { loss, parts: { concept: loss } };
   };
+}
+
+/** Stage 1 alone: train (or reuse, or resume) OUT/audio-encoder/ on the corpus's concept labels. */
+export async function trainEncoder(opts: EncoderOptions): Promise<EncoderResult> {
+  await ready();
+  return encoderStage(opts, await stageData(opts));
+}
+
+/** Stage 1 on data already prepared (pretrain shares it with stage 2). */
+export async function encoderStage(opts: EncoderOptions, d: StageData): Promise<EncoderResult> {
+  const t0 = Date.now();
+  const p = getPreset(opts.config ?? 'small');
+  const encoderDir = modelDirs(resolve(opts.out)).encoder;
+  const steps = opts.encoderSteps ?? p.encoderSteps;
+  const seed = seedFrom(opts.seed ?? 0, 'encoder');
+  const cfg = audioEncoderConfig({ ...p.encoder, ...opts.encoderConfig, numConcepts: d.vocabulary.length });
+  const batch = opts.encoderBatch ?? p.encoderBatch;
+  const lr = opts.encoderLr ?? p.encoderLr;
+  const pool = patchPool(d.train.map((t) => d.patches.get(t.id) as PatchSet), d.train.map((t) => d.labels.get(t.id) ?? []));
+  const validPool = patchPool(d.valid.map((t) => d.patches.get(t.id) as PatchSet), d.valid.map((t) => d.labels.get(t.id) ?? []));
+  const data = { order: describeOrder(pool.size, Math.min(batch, pool.size), seed), fingerprint: d.fingerprint, concepts: d.vocabulary, config: { model: cfg, batch, lr } };
+  const previous = await readPreviousRun(encoderDir);
+  const verdict = reuseRule(previous, { steps, seed, data }, encoderDir);
+  if (verdict === 'reuse') {
+    const st = (previous as { state: TrainerState }).state;
+    return { encoderDir, history: st.history, summary: stageSummary(st.history, st.validation, 0, true) };
+  }
+  const encoder = verdict === 'resume' ? await loadAudioEncoder(encoderDir) : AudioEncoder.create(cfg, seed);
+  try {
+    if (steps === 0) {
+      const state: TrainerState = { kind: 'trainer-state', step: 0, totalSteps: 0, seed, rng: 'per-step(seed, step)', history: [], validation: [], data };
+      await saveCheckpoint(encoderDir, { config: encoder.config, params: encoder.params, state });
+      return { encoderDir, history: [], summary: stageSummary([], [], 0, false) };
+    }
+    const r = await train({
+      params: encoder.params,
+      loss: encoderStepLoss(encoder, pool, batch, seed),
+      validate: encoderValidation(encoder, validPool),
+      steps,
+      seed,
+      lr,
+      evalEvery: opts.evalEvery ?? Math.max(1, Math.ceil(steps / 4)),
+      checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.ceil(steps / 4)),
+      data,
+      resume: previous?.optimizer ? { optimizer: previous.optimizer, state: previous.state } : undefined,
+      save: (snap: TrainerSnapshot) => saveCheckpoint(encoderDir, { config: encoder.config, params: encoder.params, optimizer: snap.optimizer, state: snap.state }),
+      label: 'stage 1 encoder',
+      quiet: opts.quiet ?? false,
+    });
+    return { encoderDir, history: r.history, summary: stageSummary(r.history, r.validation, (Date.now() - t0) / 1000, false) };
+  } finally {
+    encoder.dispose();
+  }
 }

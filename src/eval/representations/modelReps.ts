@@ -7,17 +7,17 @@
  *             contextual music vector of a music-only pass
  *   full      the same with every objective, text alignment included
  *
- * Per seed, one encoder is trained (pretrain stopped before stage 2) and every MusicBERT variant of
+ * Per seed, one encoder is trained (trainEncoder) and every MusicBERT variant of
  * that seed starts from it (`encoderFrom`), so the mlm / mim / full rows differ only in the
  * objective. Pre-training sees only the training corpus (held-out tracks removed).
  */
-import { join } from 'node:path';
 import type { TrackRecord } from '../../data/corpus.js';
 import { loadAudioEncoder, loadMusicBert } from '../../model/checkpoint.js';
 import type { AudioEncoder } from '../../model/audioEncoder.js';
 import { toSegments } from '../../model/segments.js';
 import { tf } from '../../tensor/backend.js';
-import { pretrain } from '../../train/pretrain.js';
+import { pretrain, trainEncoder } from '../../train/pretrain.js';
+import { evalPretrainCacheDir, evalRunDir } from '../../util/runDirs.js';
 import type { ObjectiveName } from '../../train/musicbertLoss.js';
 import { OBJECTIVES } from '../../train/musicbertLoss.js';
 import type { PresetName } from '../../train/presets.js';
@@ -34,7 +34,7 @@ function presetFor(ctx: RepContext): PresetName {
 
 /** A short, stable name for the training set, so runs on different training data never share a directory. */
 function runDir(ctx: RepContext, what: string): string {
-  return join(ctx.cacheDir, 'models', `${presetFor(ctx)}-s${ctx.seed}-${trainingKey(ctx)}`, what);
+  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: trainingKey(ctx) }, what);
 }
 
 function trainingKey(ctx: RepContext): string {
@@ -54,15 +54,15 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     objectives,
     seed: ctx.seed,
     config: presetFor(ctx),
-    cacheDir: join(ctx.cacheDir, 'pretrain'),
+    cacheDir: evalPretrainCacheDir(ctx.cacheDir),
     quiet: !ctx.verbose,
   };
 }
 
-/** The seed's stage-1 encoder directory, training it on first use (stage 2 is stopped at step 0). */
+/** The seed's stage-1 encoder directory, training it on first use. */
 async function encoderDir(ctx: RepContext, rep: RepName): Promise<string> {
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 0, total: 1 });
-  const r = await pretrain({ ...basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')), stopAt: 0 });
+  const r = await trainEncoder(basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')));
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 1, total: 1 });
   return r.encoderDir;
 }
