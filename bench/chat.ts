@@ -21,8 +21,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadCorpus, type TrackRecord } from '../src/data/corpus.js';
-import { readManifest } from '../src/data/synth/manifest.js';
+import type { TrackRecord } from '../src/data/corpus.js';
+import { loadCorpus, readManifest } from '../src/data/datasets/index.js';
+import type { SynthManifest } from '../src/data/synth/index.js';
 import { perceivedBpm } from '../src/data/synth/labels.js';
 import { TextCache } from '../src/search/catalogue.js';
 import { catalogueView, type CatalogueView } from '../src/search/catalogueView.js';
@@ -70,7 +71,7 @@ export const chatBenchmark: Benchmark = {
       return { skipped: `no model/corpus at ${model} and ${data}: run "npm start" (or see bench/chat.ts) first` };
     }
     const corpus = await loadCorpus(data, { quiet: true });
-    const manifest = await readManifest(join(data, 'manifest.json'));
+    const manifest = await readManifest<SynthManifest>(join(data, 'manifest.json'));
     const bpm = new Map(manifest.tracks.map((t) => [t.id, perceivedBpm(t.params)]));
     const held: Labelled[] = corpus.tracks.filter((t) => t.split === 'test').map((t) => ({ ...t, bpm: bpm.get(t.id) as number }));
     const byId = new Map(held.map((t) => [t.id, t]));

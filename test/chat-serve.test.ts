@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { Conversation } from '../src/search/conversation.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
