@@ -5,20 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture } from './search-fixture.js';
+import { chromiumSkip as skip, launchChromium, type HeadlessBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
-
-type Browser = import('playwright-core').BrowserContext;
-let browser: Browser | undefined;
-let profile: string;
+let browser: HeadlessBrowser | undefined;
 let cat: Catalogue;
 let srv: RunningServer;
 
@@ -27,25 +19,17 @@ before(async () => {
   const fx = await searchFixture();
   cat = await Catalogue.open({ db: fx.db });
   srv = await startServer({ catalogue: cat, port: 0 });
-  const { chromium } = await import('playwright-core');
-  profile = await mkdtemp(join(tmpdir(), 'mb-chromium-chat-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 900 },
-  });
+  browser = await launchChromium('mb-chromium-chat-');
 });
 
 after(async () => {
   await browser?.close();
   await srv?.close();
   cat?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 test('a five-turn conversation in the chat panel (headless Chromium)', { skip, timeout: 120_000 }, async () => {
-  const page = await browser!.newPage();
+  const page = await browser!.context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {

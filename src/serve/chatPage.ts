@@ -2,7 +2,7 @@
  * The chat panel of the web page (style, markup, script), kept apart from page.ts so the panel is
  * one self-contained piece: it talks only to POST /api/chat and keeps its session id in memory.
  * Values from the API go in with textContent, never as HTML. The script relies on page.ts's small
- * helpers `el`, `call`, `bar`, `showError` and `unknownNote`.
+ * helpers `el`, `call`, `showError` and `renderHits`.
  */
 
 export const CHAT_STYLE = `
@@ -67,31 +67,13 @@ function chatWhy(r) {
 }
 function chatResults(r) {
   const list = $('#chat-results');
-  list.replaceChildren();
-  r.results.forEach((h) => {
-    const li = el('li', 'result' + (r.focus && r.focus.id === h.id ? ' focus' : ''));
-    li.dataset.id = h.id;
-    li.append(el('span', 'rank', String(h.rank)));
-    const info = el('div');
-    info.append(el('div', 'title', h.id));
-    const meta = el('div', 'meta');
-    if (h.genre) meta.append(el('span', 'chip genre', h.genre));
-    for (const t of h.tags.slice(0, 6)) meta.append(el('span', 'chip', t.replace(/_/g, ' ')));
-    info.append(meta);
-    li.append(info);
-    const side = el('div');
-    const score = el('span', 'score', h.score.toFixed(2));
-    score.title = 'per term: ' + h.contributions.join(', ');
-    const like = el('button', 'ghost', 'like this');
-    like.type = 'button';
-    like.addEventListener('click', () => chatSend('like the ' + chatOrdinal(h.rank) + ' one'));
-    side.append(score, document.createTextNode(' '), like);
-    li.append(side);
-    const audio = el('audio');
-    audio.controls = true; audio.preload = 'none'; audio.src = h.audio;
-    li.append(audio);
-    list.append(li);
-  });
+  renderHits(list, r.results, { label: 'like this', title: 'start again from this track', run: (h) => chatSend('like the ' + chatOrdinal(h.rank) + ' one') });
+  for (const li of list.children) {
+    const h = r.results.find((x) => x.id === li.dataset.id);
+    if (!h) continue;
+    li.title = 'score per query term: ' + h.contributions.join(', ');
+    if (r.focus && r.focus.id === h.id) li.classList.add('focus');
+  }
 }
 async function chatSend(text) {
   showError('');

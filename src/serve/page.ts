@@ -68,9 +68,11 @@ async function call(url, init) {
   return body;
 }
 function bar(frac) { const b = el('span', 'bar'); const i = el('i'); i.style.width = Math.max(0, Math.min(1, frac)) * 100 + '%'; b.append(i); return b; }
-function renderHits(list, hits) {
+/** A list of tracks with players; each gets one button (default: "similar"). */
+function renderHits(list, hits, action) {
+  const act = action || { label: 'similar', title: 'tracks that sound like this one', run: (h) => similar(h.id), empty: 'No tracks in the catalogue yet.' };
   list.replaceChildren();
-  if (hits.length === 0) { list.append(el('li', 'meta', 'No tracks in the catalogue yet.')); return; }
+  if (hits.length === 0) { if (act.empty) list.append(el('li', 'meta', act.empty)); return; }
   hits.forEach((h, i) => {
     const li = el('li', 'result');
     li.dataset.id = h.id;
@@ -86,10 +88,10 @@ function renderHits(list, hits) {
     const side = el('div');
     const score = el('span', 'score');
     score.append(bar((h.score + 1) / 2), document.createTextNode(h.score.toFixed(3)));
-    const more = el('button', 'ghost', 'similar');
+    const more = el('button', 'ghost', act.label);
     more.type = 'button';
-    more.title = 'tracks that sound like this one';
-    more.addEventListener('click', () => similar(h.id));
+    more.title = act.title;
+    more.addEventListener('click', () => act.run(h, i));
     side.append(score, document.createTextNode(' '), more);
     li.append(side);
     const audio = el('audio');
