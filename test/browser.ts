@@ -33,3 +33,13 @@ export async function launchChromium(prefix = 'mb-chromium-'): Promise<HeadlessB
     },
   };
 }
+
+/** Collects page errors and console errors (other than the 4xx replies a test provokes on purpose). */
+export function pageProblems(page: import('playwright-core').Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  return problems;
+}

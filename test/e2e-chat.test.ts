@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture } from './search-fixture.js';
-import { chromiumSkip as skip, launchChromium, type HeadlessBrowser } from './browser.js';
+import { chromiumSkip as skip, launchChromium, pageProblems, type HeadlessBrowser } from './browser.js';
 
 let browser: HeadlessBrowser | undefined;
 let cat: Catalogue;
@@ -30,11 +30,7 @@ after(async () => {
 
 test('a five-turn conversation in the chat panel (headless Chromium)', { skip, timeout: 120_000 }, async () => {
   const page = await browser!.context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
+  const problems = pageProblems(page);
   await page.goto(srv.url + '/');
   const say = async (text: string, n: number) => {
     await page.fill('#chat-input', text);

@@ -12,7 +12,7 @@ import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture } from './search-fixture.js';
-import { chromiumSkip as skip, launchChromium, type HeadlessBrowser } from './browser.js';
+import { chromiumSkip as skip, launchChromium, pageProblems, type HeadlessBrowser } from './browser.js';
 
 const SCREENSHOT = join(tmpdir(), 'musicbert-e2e.png');
 
@@ -38,11 +38,7 @@ after(async () => {
 
 test('search, upload, ask and errors in the page (headless Chromium)', { skip, timeout: 120_000 }, async () => {
   const page = await browser!.context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
+  const problems = pageProblems(page);
   await page.goto(srv.url + '/');
   await page.waitForSelector('#info:has-text("tracks in the catalogue")');
 
