@@ -197,7 +197,7 @@ test('conv3x3 with ELU and maxPool2x2: forward matches tfjs, gradients match fin
   const b = randn([4], rng, 0.5) as tf.Tensor1D;
   const y = conv3x3(x, w, b, 'elu');
   const ref = tf.elu(tf.add(tf.conv2d(x, w, 1, 'same'), b));
-  assert.ok(tf.max(tf.abs(tf.sub(y, ref))).dataSync()[0]! < 1e-5);
+  assert.ok(tf.max(tf.abs(tf.sub(y, ref))).dataSync()[0]! < 1e-5, 'conv3x3 elu equals tf.elu(conv2d + b)');
   assert.ok(tf.min(y).dataSync()[0]! < 0, 'some units are on the negative (ELU) branch');
   gradCheck('conv3x3 elu', (xi, wi, bi) => conv3x3(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, 'elu'), [x, w, b], { samples: 16 });
   // Max-pool: odd trailing column dropped; the gradient is checked with the native kernel and without it

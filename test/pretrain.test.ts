@@ -16,7 +16,8 @@ import { pretrain, trainEncoder, trainMusicBert, type PretrainResult } from '../
 import { reuseRule, type PreviousRun } from '../src/train/stages.js';
 import { audioKey, trackPatches, weightsHash } from '../src/data/cache.js';
 import { parseObjectives, parseWeights } from '../src/train/musicbertLoss.js';
-import { loadCheckpoint, loadMusicBert } from '../src/model/checkpoint.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { MusicBert } from '../src/model/musicbert.js';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './shared.js';
 import { main } from '../src/cli.js';
@@ -82,7 +83,8 @@ test('all objectives: every loss falls on the tiny corpus; checkpoints written a
   assert.ok(existsSync(join(full.modelDir, 'vocab.txt')));
   const ck = await loadCheckpoint(full.modelDir);
   assert.equal((ck.state as { step: number }).step, 80);
-  const { model, tokenizer } = await loadMusicBert(full.modelDir);
+  const model = await MusicBert.load(full.modelDir);
+  const tokenizer = model.tokenizer;
   assert.equal(model.config.numConcepts, corpus.tagVocabulary.length);
   assert.equal(model.config.vocabSize, tokenizer!.size);
   model.dispose();

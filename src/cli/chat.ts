@@ -7,8 +7,8 @@
 import { createInterface } from 'node:readline';
 import { Catalogue } from '../search/catalogue.js';
 import { Conversation, type TurnResult } from '../search/conversation.js';
-import { MusicBertError, UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { MusicBertError } from '../util/errors.js';
+import { opt, parseOptions, type Command } from './command.js';
 import { formatAnswer, formatHits } from './search.js';
 
 const USAGE = `usage: musicbert chat --db PATH [--model DIR] [--k 10] [--clip FILE] [--json]
@@ -47,15 +47,12 @@ export const chatCommand: Command = {
   summary: 'a conversation: search, refine ("slower", "not metal", "like this but calmer"), ask',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { db: { type: 'string' }, model: { type: 'string' }, k: { type: 'string' }, clip: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-    const db = stringOption(a, 'db');
-    if (!db) throw new UsageError(`--db is required\n\n${USAGE}`);
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}" (turns are read from stdin)\n\n${USAGE}`);
-    const k = numberOption(stringOption(a, 'k'), 'k', 10);
-    if (!Number.isInteger(k) || k < 1 || k > 100) throw new UsageError(`--k must be an integer from 1 to 100 (got ${k})`);
-    const json = a.values.json === true;
-    const model = stringOption(a, 'model');
-    const clip = stringOption(a, 'clip');
+    const { values: o } = parseOptions(
+      argv,
+      { db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), k: opt.int({ min: 1, max: 100, default: 10 }), clip: opt.string(), json: opt.flag() },
+      USAGE,
+    );
+    const { db, model, k, clip, json } = o;
     const cat = await Catalogue.open(model ? { db, model } : { db });
     let failed = 0;
     const print = (r: TurnResult): void => {

@@ -17,7 +17,7 @@ import { REP_NAMES } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
 import { evalRunDir, listEvalRuns, mainDirs, modelDirs } from '../util/runDirs.js';
 import { formatSeconds } from '../util/progress.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 import { evalProgressPrinter, parseReps } from './eval.js';
 import { formatEval } from './search.js';
 
@@ -64,31 +64,27 @@ export const mainCommand: Command = {
   summary: 'the main job: generate the built-in corpus, pre-train, evaluate Table 1, print it',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
       {
-        out: { type: 'string' },
-        tracks: { type: 'string' },
-        seconds: { type: 'string' },
-        seed: { type: 'string' },
-        seeds: { type: 'string' },
-        reps: { type: 'string' },
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
+        out: opt.string({ default: MAIN_DEFAULTS.out }),
+        tracks: opt.int({ min: 20 }),
+        seconds: opt.number({ positive: true }),
+        seed: opt.int({ default: MAIN_DEFAULTS.seed }),
+        seeds: opt.int({ min: 1 }),
+        reps: opt.string(),
+        quick: opt.flag(),
+        json: opt.flag(),
+        quiet: opt.flag(),
       },
       usage,
     );
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
-    const quick = args.values.quick === true;
-    const quiet = args.values.quiet === true;
-    const out = resolve(stringOption(args, 'out') ?? MAIN_DEFAULTS.out);
-    const tracks = numberOption(stringOption(args, 'tracks'), 'tracks', quick ? 60 : MAIN_DEFAULTS.tracks);
-    const seconds = numberOption(stringOption(args, 'seconds'), 'seconds', quick ? 4 : MAIN_DEFAULTS.seconds);
-    const seed = numberOption(stringOption(args, 'seed'), 'seed', MAIN_DEFAULTS.seed);
-    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', quick ? 1 : MAIN_DEFAULTS.seeds);
-    if (!Number.isInteger(tracks) || tracks < 20) throw new UsageError(`--tracks must be an integer of at least 20, got ${tracks}`);
-    const reps = parseReps(stringOption(args, 'reps'));
+    const { quick, quiet, seed } = o;
+    const out = resolve(o.out);
+    const tracks = o.tracks ?? (quick ? 60 : MAIN_DEFAULTS.tracks);
+    const seconds = o.seconds ?? (quick ? 4 : MAIN_DEFAULTS.seconds);
+    const seeds = o.seeds ?? (quick ? 1 : MAIN_DEFAULTS.seeds);
+    const reps = parseReps(o.reps);
     const log = (line: string): void => {
       if (!quiet) process.stderr.write(`${line}\n`);
     };
@@ -130,7 +126,7 @@ export const mainCommand: Command = {
       await writeJsonAtomic(dirs.retrieval, retrieval);
     }
     const total = (Date.now() - t0) / 1000;
-    if (args.values.json) {
+    if (o.json) {
       process.stdout.write(JSON.stringify({ ...table, retrieval, model: modelDir, elapsedS: Math.round(total) }, null, 2) + '\n');
     } else {
       process.stdout.write(renderMarkdown(table));

@@ -12,7 +12,7 @@ import { mkdir, stat, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TrackRecord } from './corpus.js';
-import { patchesFromFile } from '../audio/index.js';
+import { patchesFromFile, PATCH_SIZE, type PatchSet } from '../audio/index.js';
 import { loadSafetensors, saveSafetensors, type TensorMap } from '../util/safetensors.js';
 import { Progress } from '../util/progress.js';
 import { DatasetError } from '../util/errors.js';
@@ -20,13 +20,8 @@ import { corpusCacheDir } from '../util/runDirs.js';
 
 /** Bump when the audio front end changes its output, to invalidate cached patches. */
 export const PATCH_CACHE_VERSION = 1;
-const PATCH_SIZE = 96 * 64;
 
-/** A track's log-mel patches, [count, 96, 64] row-major. */
-export interface PatchSet {
-  data: Float32Array;
-  count: number;
-}
+export type { PatchSet };
 
 /** A track's vectors, [count, dim] row-major. */
 export interface VectorSet {

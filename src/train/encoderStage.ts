@@ -8,10 +8,11 @@ import { resolve } from 'node:path';
 import { tf, ready } from '../tensor/backend.js';
 import { AudioEncoder } from '../model/audioEncoder.js';
 import { audioEncoderConfig, type AudioEncoderConfig } from '../model/config.js';
-import { loadAudioEncoder, saveCheckpoint } from '../model/checkpoint.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
 import { batchIndices, describeOrder, multiHot } from '../data/batches.js';
 import type { Corpus } from '../data/corpus.js';
 import type { PatchSet } from '../data/cache.js';
+import { PATCH_FRAMES, MEL_BANDS, PATCH_SIZE } from '../audio/index.js';
 import { UsageError } from '../util/errors.js';
 import { seedFrom } from '../util/rng.js';
 import { modelDirs } from '../util/runDirs.js';
@@ -20,7 +21,7 @@ import { preset as getPreset, type PresetName } from './presets.js';
 import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
 import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
 
-const PATCH = 96 * 64;
+const PATCH = PATCH_SIZE;
 
 export interface EncoderOptions {
   /** Corpus directory (generator output or a public layout). */
@@ -83,7 +84,7 @@ export function gatherPatches(pool: PatchPool, rows: ArrayLike<number>, classes:
 
 function conceptLoss(encoder: AudioEncoder, x: Float32Array, y: Float32Array, n: number, training: boolean): LossOutput {
   const c = encoder.config.numConcepts;
-  const emb = encoder.embed(tf.tensor3d(x, [n, 96, 64]), training); // [n, 128]
+  const emb = encoder.embed(tf.tensor3d(x, [n, PATCH_FRAMES, MEL_BANDS])); // [n, 128]
   const loss = bceWithLogits(encoder.conceptLogits(emb), tf.tensor2d(y, [n, c]));
   return { loss, parts: { concept: loss } };
 }
@@ -142,7 +143,7 @@ export async function encoderStage(opts: EncoderOptions, d: StageData): Promise<
     const st = (previous as { state: TrainerState }).state;
     return { encoderDir, history: st.history, summary: stageSummary(st.history, st.validation, 0, true) };
   }
-  const encoder = verdict === 'resume' ? await loadAudioEncoder(encoderDir) : AudioEncoder.create(cfg, seed);
+  const encoder = verdict === 'resume' ? await AudioEncoder.load(encoderDir) : AudioEncoder.create(cfg, seed);
   try {
     if (steps === 0) {
       const state: TrainerState = { kind: 'trainer-state', step: 0, totalSteps: 0, seed, rng: 'per-step(seed, step)', history: [], validation: [], data };

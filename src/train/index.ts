@@ -14,12 +14,12 @@ export {
   type StepRecord,
   type ValidationRecord,
 } from './trainer.js';
+export { l2Normalize } from '../tensor/ops.js';
 export { AdamW, adamWConfig, clipByGlobalNorm, defaultDecay, type AdamWConfig } from './optimizer.js';
 export { learningRate, scheduleConfig, type ScheduleConfig } from './schedule.js';
 export {
   bceWithLogits,
   infoNce,
-  l2Normalize,
   maskedCrossEntropy,
   maskedRegression,
   pairTargets,

@@ -20,7 +20,8 @@ import { cachedEmbeddings, weightsHash, type PatchSet } from '../data/cache.js';
 import { describeOrder } from '../data/batches.js';
 import { MusicBert } from '../model/musicbert.js';
 import { musicBertConfig, type MusicBertConfig } from '../model/config.js';
-import { loadAudioEncoder, loadMusicBert, saveCheckpoint } from '../model/checkpoint.js';
+import { AudioEncoder } from '../model/audioEncoder.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
 import { toSegments } from '../model/segments.js';
 import { Tokenizer } from '../text/tokenizer.js';
 import { seedFrom } from '../util/rng.js';
@@ -142,7 +143,7 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
   const { corpus, labels } = d;
 
   // ---- frozen vectors -> segments -------------------------------------------------------------
-  const encoder = await loadAudioEncoder(encoderDir);
+  const encoder = await AudioEncoder.load(encoderDir);
   const encHash = weightsHash(Object.fromEntries(Object.entries(encoder.params).map(([n, v]) => [n, { shape: v.shape, data: v.dataSync() as Float32Array }])));
   const embedDim = encoder.config.embedDim;
   let emb: Awaited<ReturnType<typeof cachedEmbeddings>>;
@@ -188,7 +189,8 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
   let model: MusicBert;
   let tokenizer: Tokenizer | undefined;
   if (verdict === 'resume') {
-    ({ model, tokenizer } = await loadMusicBert(modelDir));
+    model = await MusicBert.load(modelDir);
+    tokenizer = model.tokenizer;
   } else {
     const albumsTrain = new Set(d.train.map((t) => t.albumId).filter((a): a is string => a !== undefined));
     const reviews = corpus.albums.filter((a) => albumsTrain.has(a.id)).flatMap((a) => a.reviews);
@@ -224,7 +226,7 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
     };
     const trainItems = d.train.map(toItem);
     const validItems = d.valid.map(toItem);
-    const settings: LossSettings = { objectives, weights, batch, mimTemperature: 0.1, alignTemperature: 0.1, musicVariance: meanVariance(trainItems, cfg.musicDim) };
+    const settings: LossSettings = { objectives, weights, batch, mimTemperature: 0.1, alignTemperature: cfg.alignTemperature, musicVariance: meanVariance(trainItems, cfg.musicDim) };
     const t0 = Date.now();
     const r = await train({
       params: model.params,

@@ -74,14 +74,6 @@ export interface StageData {
   fingerprint: string;
 }
 
-export interface StageDataOptions {
-  data: string;
-  out: string;
-  corpus?: Corpus;
-  cacheDir?: string;
-  quiet?: boolean;
-}
-
 /** Tags as concept indices; corpora without tags fall back to the genre as a single tag. */
 function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<string, number[]> } {
   const hasTags = corpus.tagVocabulary.length > 0 && corpus.tracks.some((t) => t.tags.length > 0);
@@ -96,7 +88,7 @@ function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<stri
   return { vocabulary, labels };
 }
 
-export async function stageData(opts: StageDataOptions): Promise<StageData> {
+export async function stageData(opts: { data: string; out: string; corpus?: Corpus; cacheDir?: string; quiet?: boolean }): Promise<StageData> {
   const corpus = opts.corpus ?? (await loadCorpus(opts.data));
   const { vocabulary, labels } = conceptLabels(corpus);
   const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : await defaultCacheDir(opts.data, fallbackCacheDir(resolve(opts.out)));
@@ -111,10 +103,7 @@ export async function stageData(opts: StageDataOptions): Promise<StageData> {
 }
 
 /** A checkpoint found in a stage's directory, with what is needed to resume it. */
-export interface PreviousRun {
-  state: TrainerState;
-  optimizer?: TensorMap;
-}
+export type PreviousRun = { state: TrainerState; optimizer?: TensorMap };
 
 export async function readPreviousRun(dir: string): Promise<PreviousRun | undefined> {
   if (!existsSync(join(dir, 'config.json'))) return undefined;

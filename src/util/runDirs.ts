@@ -29,9 +29,7 @@ export function fallbackCacheDir(out: string): string {
 }
 
 /** The layout of `musicbert main --out OUT`. */
-export function mainDirs(out: string): { corpus: string; cache: string; report: string; model: string; retrieval: string } {
-  return { corpus: join(out, 'corpus'), cache: join(out, 'cache'), report: join(out, 'report'), model: join(out, 'model'), retrieval: join(out, 'report', 'retrieval.json') };
-}
+export const mainDirs = (out: string) => ({ corpus: join(out, 'corpus'), cache: join(out, 'cache'), report: join(out, 'report'), model: join(out, 'model'), retrieval: join(out, 'report', 'retrieval.json') });
 
 /** evaluate()'s default cache: beside its report. */
 export function evalCacheDir(reportDir: string): string {
@@ -49,11 +47,7 @@ export function evalPretrainCacheDir(cacheDir: string): string {
 }
 
 /** One seed's pre-training for the evaluation: preset, seed and a key of the training tracks. */
-export interface EvalRun {
-  preset: string;
-  seed: number;
-  key: string;
-}
+export type EvalRun = { preset: string; seed: number; key: string };
 
 const RUN_NAME = /^([a-z0-9]+)-s(\d+)-([0-9a-f]+)$/;
 
