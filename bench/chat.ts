@@ -78,7 +78,8 @@ export const chatBenchmark: Benchmark = {
     const space = await JointSpace.load(model);
     try {
       const t0 = performance.now();
-      const vectors = await space.embedAudioBatch(held.map((t) => t.audioPath));
+      const vectors: Float32Array[] = [];
+      for (const t of held) vectors.push(await space.embedAudio(t.audioPath));
       const embedS = (performance.now() - t0) / 1000;
       const rows = (labels: boolean) => held.map((t, i) => ({ id: t.id, path: t.audioPath, durationS: t.durationS ?? 0, tags: labels ? t.tags : [], genre: labels ? t.genre : undefined, vector: vectors[i] as Float32Array }));
       const labelled = catalogueView(space.dim, rows(true));

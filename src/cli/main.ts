@@ -67,15 +67,8 @@ export const mainCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        out: opt.string({ default: MAIN_DEFAULTS.out }),
-        tracks: opt.int({ min: 20 }),
-        seconds: opt.number({ positive: true }),
-        seed: opt.int({ default: MAIN_DEFAULTS.seed }),
-        seeds: opt.int({ min: 1 }),
-        reps: opt.string(),
-        quick: opt.flag(),
-        json: opt.flag(),
-        quiet: opt.flag(),
+        out: opt.string({ default: MAIN_DEFAULTS.out }), tracks: opt.int({ min: 20 }), seconds: opt.number({ positive: true }),
+        seed: opt.int({ default: MAIN_DEFAULTS.seed }), seeds: opt.int({ min: 1 }), reps: opt.string(), quick: opt.flag(), json: opt.flag(), quiet: opt.flag()
       },
       usage,
     );

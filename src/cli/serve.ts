@@ -21,13 +21,9 @@ export const serveCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        db: opt.string({ required: true, meta: 'PATH' }),
-        model: opt.string(),
-        port: opt.int({ min: 0, max: 65535, default: 8080 }),
-        host: opt.string({ default: '127.0.0.1' }),
-        labels: opt.string(),
-        'max-upload-mb': opt.number({ positive: true, default: 20 }),
-        'timeout-s': opt.number({ positive: true, default: 60 }),
+        db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), port: opt.int({ min: 0, max: 65535, default: 8080 }),
+        host: opt.string({ default: '127.0.0.1' }), labels: opt.string(), 'max-upload-mb': opt.number({ positive: true, default: 20 }),
+        'timeout-s': opt.number({ positive: true, default: 60 })
       },
       USAGE,
     );

@@ -26,15 +26,9 @@ export const synthCommand: Command = {
     const { values: o } = parseOptions(
       argv,
       {
-        out: opt.string({ required: true, meta: 'DIR' }),
-        tracks: opt.int({ required: true }),
-        seconds: opt.number({ required: true }),
-        seed: opt.int({ required: true }),
-        'sample-rate': opt.string({ choices: ['16000', '22050'], default: '16000' }),
-        'tracks-per-album': opt.int({ default: 5 }),
-        workers: opt.int({ default: availableParallelism() }),
-        json: opt.flag(),
-        quiet: opt.flag(),
+        out: opt.string({ required: true, meta: 'DIR' }), tracks: opt.int({ required: true }), seconds: opt.number({ required: true }),
+        seed: opt.int({ required: true }), 'sample-rate': opt.string({ choices: ['16000', '22050'], default: '16000' }),
+        'tracks-per-album': opt.int({ default: 5 }), workers: opt.int({ default: availableParallelism() }), json: opt.flag(), quiet: opt.flag()
       },
       usage,
     );

@@ -16,7 +16,6 @@ import { conv3x3Relu, linear, maxPool2x2 } from '../tensor/ops.js';
 import { poolsAfter, type AudioEncoderConfig } from './config.js';
 import { loadCheckpointOf, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { convStackSpecs, disposeParams, initParams, paramsFromWeights, zerosSpec, type ParamSpecs, type Params } from './params.js';
-import type { TensorMap } from '../util/safetensors.js';
 import { UsageError } from '../util/errors.js';
 
 /** Patches per encoder pass when embedding (the last block is zero-padded to this size, see embedPatches). */
@@ -61,14 +60,10 @@ export class AudioEncoder {
     return new AudioEncoder(config, initParams(audioEncoderSpecs(config), seed));
   }
 
-  static fromWeights(config: AudioEncoderConfig, weights: TensorMap, source = 'weights'): AudioEncoder {
-    return new AudioEncoder(config, paramsFromWeights(audioEncoderSpecs(config), weights, source));
-  }
-
   /** Load a checkpoint directory written by `save` (CheckpointError names the file and the problem). */
   static async load(dir: string): Promise<AudioEncoder> {
     const { config, weights, weightsPath } = await loadCheckpointOf(dir, 'audio-encoder');
-    return AudioEncoder.fromWeights(config, weights, weightsPath);
+    return new AudioEncoder(config, paramsFromWeights(audioEncoderSpecs(config), weights, weightsPath));
   }
 
   /** Write this encoder as a checkpoint directory, atomically; `training` adds the resume state. */

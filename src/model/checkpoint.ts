@@ -10,7 +10,8 @@
  * format; the models load and save themselves through it (`MusicBert.load/save`,
  * `AudioEncoder.load/save`).
  */
-import { readFile, writeFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { tf } from '../tensor/backend.js';
 import { writeDirAtomic } from '../util/atomic.js';
@@ -61,15 +62,6 @@ export async function saveCheckpoint(dir: string, parts: CheckpointParts): Promi
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
@@ -89,7 +81,7 @@ async function readJson(path: string, what: string): Promise<unknown> {
 
 /** Read and validate a checkpoint directory (config, weight names and shapes are checked by the model loaders). */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
-  if (!(await exists(dir))) throw new CheckpointError('checkpoint directory does not exist', dir);
+  if (!existsSync(dir)) throw new CheckpointError('checkpoint directory does not exist', dir);
   const configPath = join(dir, CHECKPOINT_FILES.config);
   const config = parseConfig(await readJson(configPath, 'model config'), configPath);
   const weightsPath = join(dir, CHECKPOINT_FILES.weights);
@@ -103,11 +95,11 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const out: LoadedCheckpoint = { config, weights };
   const vocabPath = join(dir, CHECKPOINT_FILES.vocab);
-  if (await exists(vocabPath)) out.tokenizer = Tokenizer.fromVocab(Buffer.from(await readBytes(vocabPath, 'vocabulary')).toString('utf8'), vocabPath);
+  if (existsSync(vocabPath)) out.tokenizer = Tokenizer.fromVocab(Buffer.from(await readBytes(vocabPath, 'vocabulary')).toString('utf8'), vocabPath);
   const optPath = join(dir, CHECKPOINT_FILES.optimizer);
-  if (await exists(optPath)) out.optimizer = decodeSafetensors(await readBytes(optPath, 'optimizer state'), optPath).tensors;
+  if (existsSync(optPath)) out.optimizer = decodeSafetensors(await readBytes(optPath, 'optimizer state'), optPath).tensors;
   const statePath = join(dir, CHECKPOINT_FILES.state);
-  if (await exists(statePath)) out.state = await readJson(statePath, 'trainer state');
+  if (existsSync(statePath)) out.state = await readJson(statePath, 'trainer state');
   return out;
 }
 

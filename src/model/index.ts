@@ -11,7 +11,7 @@ export {
 export { toSegments } from './segments.js';
 export { AudioEncoder } from './audioEncoder.js';
 export { MusicBert, type MusicBertInput, type MusicBertOutput } from './musicbert.js';
-export { MusicBertPipeline, PIPELINE_DIRS, type AudioInput, type EncodedTrack, type PatchVectors, type PipelineOptions, type TrackEmbedding } from './pipeline.js';
+export { MusicBertPipeline, type AudioInput, type EncodedTrack, type PatchVectors, type PipelineOptions, type TrackEmbedding } from './pipeline.js';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointOf, CHECKPOINT_FILES, type CheckpointParts, type CheckpointOf, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
 export { countParams, type Params } from './params.js';
 export { Tokenizer, basicTokenize, SPECIAL_TOKENS, PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID } from '../text/tokenizer.js';

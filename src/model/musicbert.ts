@@ -30,7 +30,6 @@ import type { MusicBertConfig } from './config.js';
 import { CHECKPOINT_FILES, loadCheckpointOf, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { disposeParams, initParams, paramsFromWeights, type ParamSpecs, type Params } from './params.js';
 import { keyPaddingBias, localBandBias, stack, stackSpecs, type SequenceLayout } from './transformer.js';
-import type { TensorMap } from '../util/safetensors.js';
 
 export interface MusicBertInput {
   /** int32 [B,L] word ids, 0 = [PAD]; no [CLS]/[SEP] (the model adds them). */
@@ -119,11 +118,6 @@ export class MusicBert {
     return new MusicBert(config, initParams(musicBertSpecs(config), seed), seed, tokenizer);
   }
 
-  /** Rebuild from checkpoint weights (validated against the config; CheckpointError names the offender). */
-  static fromWeights(config: MusicBertConfig, weights: TensorMap, source = 'weights', tokenizer?: Tokenizer): MusicBert {
-    return new MusicBert(config, paramsFromWeights(musicBertSpecs(config), weights, source), 0, tokenizer);
-  }
-
   /**
    * Load a checkpoint directory written by `save` (or by pre-training): config, weights and, when
    * present, vocab.txt. Reload is bit-identical; a bad file is a CheckpointError naming it.
@@ -133,7 +127,8 @@ export class MusicBert {
     if (ck.tokenizer && ck.tokenizer.size !== ck.config.vocabSize) {
       throw new CheckpointError(`vocabulary has ${ck.tokenizer.size} tokens but the config says vocabSize ${ck.config.vocabSize}`, join(dir, CHECKPOINT_FILES.vocab));
     }
-    return MusicBert.fromWeights(ck.config, ck.weights, ck.weightsPath, ck.tokenizer);
+    // Every weight is checked against the config (CheckpointError names the offender).
+    return new MusicBert(ck.config, paramsFromWeights(musicBertSpecs(ck.config), ck.weights, ck.weightsPath), 0, ck.tokenizer);
   }
 
   /** Write this model (and its tokenizer) as a checkpoint directory, atomically; `training` adds the resume state. */

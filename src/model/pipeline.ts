@@ -36,10 +36,12 @@ import { logMelFromFile } from '../audio/stream.js';
 import { toPatches } from '../audio/patches.js';
 import { basicTokenize } from '../text/tokenizer.js';
 import { CheckpointError, InvalidAudioError, UsageError } from '../util/errors.js';
+import { modelDirs } from '../util/runDirs.js';
 import { AudioEncoder, PATCH_BATCH } from './audioEncoder.js';
 import { CHECKPOINT_FILES } from './checkpoint.js';
 import { MusicBert } from './musicbert.js';
 import { toSegments } from './segments.js';
+import { loadVocabulary, saveVocabulary, type ModelVocabulary } from './vocabulary.js';
 
 /**
  * A track to embed: a file path, encoded file bytes, 16 kHz (or `sampleRate`) mono samples, or
@@ -56,12 +58,8 @@ export interface PatchVectors {
   durationS: number;
 }
 
-/** A track ready for the Transformer: its segment vectors [count, musicDim] (count ≤ maxMusicLen). */
-export interface EncodedTrack {
-  data: Float32Array;
-  count: number;
-  durationS: number;
-  /** 0.96 s patches the encoder saw. */
+/** A track ready for the Transformer: its segment vectors [count ≤ maxMusicLen, musicDim] and the 0.96 s patches the encoder saw. */
+export interface EncodedTrack extends PatchVectors {
   patches: number;
 }
 
@@ -80,9 +78,6 @@ export interface PipelineOptions {
   musicBatch?: number;
 }
 
-/** Where the two models of a pipeline live on disk (the layout of `musicbert pretrain --out DIR`). */
-export const PIPELINE_DIRS = { encoder: 'audio-encoder', musicbert: 'musicbert' } as const;
-
 // One text and one track per Transformer pass: OpenBLAS's Haswell/Zen sgemm kernels round a row
 // differently depending on its position in the product (rows 6–11 of every 12-row tile differ from
 // rows 0–5 by an ulp), so two texts sharing a block would make a vector depend on its neighbours.
@@ -92,10 +87,11 @@ const DEFAULTS = { textBatch: 1, patchBatch: PATCH_BATCH, musicBatch: 1 } as con
 const MIN_SAMPLES = (PATCH_FRAMES - 1) * HOP + WINDOW;
 
 export class MusicBertPipeline {
-  private readonly textBatch: number;
-  private readonly patchBatch: number;
-  private readonly musicBatch: number;
+  /** Rows per pass: texts, patches, tracks. */
+  private readonly batch: Required<PipelineOptions>;
   private disposed = false;
+  /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
+  vocabulary: ModelVocabulary | undefined;
 
   private constructor(
     /** The frozen patch encoder (its concept head gives Table 1's concept row). */
@@ -107,13 +103,8 @@ export class MusicBertPipeline {
     readonly modelDir: string | undefined,
     opts: PipelineOptions,
   ) {
-    for (const k of ['textBatch', 'patchBatch', 'musicBatch'] as const) {
-      const v = opts[k] ?? DEFAULTS[k];
-      if (!Number.isInteger(v) || v < 1) throw new UsageError(`MusicBertPipeline: ${k} must be a positive integer (got ${v})`);
-    }
-    this.textBatch = opts.textBatch ?? DEFAULTS.textBatch;
-    this.patchBatch = opts.patchBatch ?? DEFAULTS.patchBatch;
-    this.musicBatch = opts.musicBatch ?? DEFAULTS.musicBatch;
+    this.batch = { textBatch: opts.textBatch ?? DEFAULTS.textBatch, patchBatch: opts.patchBatch ?? DEFAULTS.patchBatch, musicBatch: opts.musicBatch ?? DEFAULTS.musicBatch };
+    for (const [k, v] of Object.entries(this.batch)) if (!Number.isInteger(v) || v < 1) throw new UsageError(`MusicBertPipeline: ${k} must be a positive integer (got ${v})`);
     if (bert && encoder.config.embedDim !== bert.config.musicDim) {
       throw new CheckpointError(`the audio encoder makes ${encoder.config.embedDim}-d vectors but MusicBert expects ${bert.config.musicDim}-d ones (mismatched checkpoints)`, modelDir);
     }
@@ -125,13 +116,16 @@ export class MusicBertPipeline {
    */
   static async load(modelDir: string, opts: PipelineOptions = {}): Promise<MusicBertPipeline> {
     const dir = resolve(modelDir);
-    const parts = { encoder: join(dir, PIPELINE_DIRS.encoder), musicbert: join(dir, PIPELINE_DIRS.musicbert) };
-    for (const d of [parts.encoder, parts.musicbert]) {
+    const { encoder, model: musicbert } = modelDirs(dir);
+    for (const d of [encoder, musicbert]) {
       if (!existsSync(join(d, CHECKPOINT_FILES.config))) {
         throw new CheckpointError(`not a model directory: expected audio-encoder/ and musicbert/ checkpoints (from "musicbert pretrain --out DIR"), ${d} has no ${CHECKPOINT_FILES.config}`, dir);
       }
     }
-    return MusicBertPipeline.loadParts(parts, { ...opts, modelDir: dir });
+    const vocabulary = await loadVocabulary(dir);
+    const pipeline = await MusicBertPipeline.loadParts({ encoder, musicbert }, { ...opts, modelDir: dir });
+    pipeline.vocabulary = vocabulary;
+    return pipeline;
   }
 
   /**
@@ -162,9 +156,10 @@ export class MusicBertPipeline {
   /** Write both models in the `load` layout (each checkpoint directory atomically). */
   async save(modelDir: string): Promise<void> {
     this.check();
-    const dir = resolve(modelDir);
-    await this.encoder.save(join(dir, PIPELINE_DIRS.encoder));
-    await this.model.save(join(dir, PIPELINE_DIRS.musicbert));
+    const dirs = modelDirs(resolve(modelDir));
+    await this.encoder.save(dirs.encoder);
+    await this.model.save(dirs.model);
+    if (this.vocabulary) await saveVocabulary(resolve(modelDir), this.vocabulary);
   }
 
   /** The shared Transformer (UsageError for an encoder-only pipeline). */
@@ -198,7 +193,7 @@ export class MusicBertPipeline {
       return e;
     });
     const out: Float32Array[] = [];
-    const B = this.textBatch;
+    const B = this.batch.textBatch;
     for (let start = 0; start < ids.length; start += B) {
       const block = new Int32Array(B * L);
       const n = Math.min(B, ids.length - start);
@@ -237,10 +232,6 @@ export class MusicBertPipeline {
     return (await this.embedTracks([input], sampleRate))[0]!.vector;
   }
 
-  async embedAudioBatch(inputs: readonly AudioInput[], sampleRate: number = SAMPLE_RATE): Promise<Float32Array[]> {
-    return (await this.embedTracks(inputs, sampleRate)).map((e) => e.vector);
-  }
-
   /**
    * Tracks → vectors with their music states and durations. Each track's patches go through the
    * encoder on their own (so memory is one track's log-mel, whatever the batch), then the
@@ -259,7 +250,7 @@ export class MusicBertPipeline {
     const { mel, durationS, source } = await toLogMel(input, sampleRate);
     const { data, count } = toPatches(mel.data, mel.frames);
     if (count === 0) throw tooShort(durationS, source);
-    return { data: await this.encoder.embedPatches(data, count, this.patchBatch), count, durationS };
+    return { data: await this.encoder.embedPatches(data, count, this.batch.patchBatch), count, durationS };
   }
 
   /**
@@ -289,7 +280,7 @@ export class MusicBertPipeline {
     const c = model.config;
     const S = c.maxMusicLen;
     const D = c.musicDim;
-    const B = this.musicBatch;
+    const B = this.batch.musicBatch;
     const out: { vector: Float32Array; state: Float32Array }[] = [];
     for (let start = 0; start < tracks.length; start += B) {
       const n = Math.min(B, tracks.length - start);
