@@ -6,6 +6,7 @@ import { searchBenchmark } from './search.js';
 import { searchScaleBenchmark } from './searchScale.js';
 import { realFilesBenchmark } from './realFiles.js';
 import { serveBenchmark } from './serve.js';
+import { chatBenchmark } from './chat.js';
 
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
 export interface Benchmark {
@@ -15,4 +16,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, serveBenchmark];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, serveBenchmark, chatBenchmark];

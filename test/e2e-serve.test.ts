@@ -5,22 +5,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture } from './search-fixture.js';
+import { chromiumSkip as skip, launchChromium, pageProblems, type HeadlessBrowser } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(tmpdir(), 'musicbert-e2e.png');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not installed (apt-get install chromium)`;
 
-type Browser = import('playwright-core').BrowserContext;
-let browser: Browser | undefined;
-let profile: string;
+let browser: HeadlessBrowser | undefined;
 let cat: Catalogue;
 let srv: RunningServer;
 let corpus: Corpus;
@@ -31,30 +27,18 @@ before(async () => {
   corpus = await loadCorpus(fx.data, { quiet: true });
   cat = await Catalogue.open({ db: fx.db });
   srv = await startServer({ catalogue: cat, port: 0 });
-  const { chromium } = await import('playwright-core');
-  profile = await mkdtemp(join(tmpdir(), 'mb-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 900 },
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
   await srv?.close();
   cat?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 test('search, upload, ask and errors in the page (headless Chromium)', { skip, timeout: 120_000 }, async () => {
-  const page = await browser!.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
+  const page = await browser!.context.newPage();
+  const problems = pageProblems(page);
   await page.goto(srv.url + '/');
   await page.waitForSelector('#info:has-text("tracks in the catalogue")');
 
@@ -93,7 +77,7 @@ test('search, upload, ask and errors in the page (headless Chromium)', { skip, t
   await page.fill('#q', '   ');
   await page.click('#search-btn');
   assert.match(await page.textContent('#error') ?? '', /Type a description first/);
-  const txt = join(profile, 'notes.txt');
+  const txt = join(browser!.profile, 'notes.txt');
   await writeFile(txt, 'these are not the sounds you are looking for');
   await page.setInputFiles('#file', txt);
   await page.waitForSelector('#error:not([hidden]):has-text("upload a WAV")');

@@ -8,6 +8,7 @@ import { serveCommand } from './serve.js';
 import { pretrainCommand } from './pretrain.js';
 import { synthCommand } from './synth.js';
 import { workerCommand } from './worker.js';
+import { chatCommand } from './chat.js';
 
 /** Every sub-command, in the order `musicbert --help` lists them. Add new commands here. */
-export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, indexCommand, searchCommand, similarCommand, tagsCommand, askCommand, retrievalEvalCommand, serveCommand, workerCommand];
+export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, indexCommand, searchCommand, similarCommand, tagsCommand, askCommand, retrievalEvalCommand, serveCommand, workerCommand, chatCommand];

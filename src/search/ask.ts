@@ -16,7 +16,7 @@ export const MOODS = ['happy', 'sad', 'energetic', 'calm'] as const;
 export const TEMPI = ['slow', 'medium', 'fast'] as const;
 
 /** Opposites the generator's tags and reviews use; a yes/no question about one compares with the other. */
-const ANTONYMS: Readonly<Record<string, string>> = {
+export const ANTONYMS: Readonly<Record<string, string>> = {
   happy: 'sad', sad: 'happy', energetic: 'calm', calm: 'energetic', fast: 'slow', slow: 'fast',
   major: 'minor', minor: 'major', acoustic: 'electronic', electronic: 'acoustic', loud: 'quiet', quiet: 'loud',
   upbeat: 'mellow', mellow: 'upbeat', bright: 'dark', dark: 'bright',

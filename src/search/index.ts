@@ -7,3 +7,6 @@ export { zeroShotLabels, rankLabels, parseLabels, promptFor, DEFAULT_TEMPLATE, D
 export { askTrack, parseQuestion, INSTRUMENTS, MOODS, TEMPI, type Answer, type AskOptions, type QuestionPlan } from './ask.js';
 export { retrievalMetrics, genreAccuracy, chanceRecall, bestRank, evaluateRetrieval, type GenreAccuracy, type RetrievalEval, type RetrievalEvalOptions, type RetrievalMetrics } from './metrics.js';
 export { exactSearch, topK, recallAtK, normalize, cosine, softmax, type Hit } from './vectors.js';
+export { Conversation, type ConversationModel, type ConversationOptions, type Explanation, type Focus, type ListAnswer, type QueryTerm, type ResultTrack, type TermPrompt, type TurnResult } from './conversation.js';
+export { catalogueView, loadCatalogueView, labelKey, type CatalogueView } from './catalogueView.js';
+export { parseTurn, stemOf, type Criterion, type Operation, type ParseContext, type TrackRef } from './refine.js';

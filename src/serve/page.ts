@@ -4,6 +4,7 @@
  * textContent (never as HTML), so track ids and tags cannot inject markup.
  */
 import { formatBytes } from './http.js';
+import { CHAT_HTML, CHAT_SCRIPT, CHAT_STYLE } from './chatPage.js';
 
 const STYLE = `
 :root { --bg: #f6f5f2; --card: #fff; --ink: #1d1f24; --muted: #6b6f78; --line: #e4e2dc; --accent: #5b4cdb; --accent-soft: #ece9ff; --bad: #b42318; }
@@ -67,9 +68,11 @@ async function call(url, init) {
   return body;
 }
 function bar(frac) { const b = el('span', 'bar'); const i = el('i'); i.style.width = Math.max(0, Math.min(1, frac)) * 100 + '%'; b.append(i); return b; }
-function renderHits(list, hits) {
+/** A list of tracks with players; each gets one button (default: "similar"). */
+function renderHits(list, hits, action) {
+  const act = action || { label: 'similar', title: 'tracks that sound like this one', run: (h) => similar(h.id), empty: 'No tracks in the catalogue yet.' };
   list.replaceChildren();
-  if (hits.length === 0) { list.append(el('li', 'meta', 'No tracks in the catalogue yet.')); return; }
+  if (hits.length === 0) { if (act.empty) list.append(el('li', 'meta', act.empty)); return; }
   hits.forEach((h, i) => {
     const li = el('li', 'result');
     li.dataset.id = h.id;
@@ -85,10 +88,10 @@ function renderHits(list, hits) {
     const side = el('div');
     const score = el('span', 'score');
     score.append(bar((h.score + 1) / 2), document.createTextNode(h.score.toFixed(3)));
-    const more = el('button', 'ghost', 'similar');
+    const more = el('button', 'ghost', act.label);
     more.type = 'button';
-    more.title = 'tracks that sound like this one';
-    more.addEventListener('click', () => similar(h.id));
+    more.title = act.title;
+    more.addEventListener('click', () => act.run(h, i));
     side.append(score, document.createTextNode(' '), more);
     li.append(side);
     const audio = el('audio');
@@ -178,7 +181,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>musicbert · search music with words</title>
-<style>${STYLE}</style>
+<style>${STYLE}${CHAT_STYLE}</style>
 </head>
 <body>
 <header><div class="wrap">
@@ -197,7 +200,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
     <div class="examples">Try: <a>slow sad piano ballad</a><a>fast energetic rock with distorted guitar</a><a>calm acoustic folk</a></div>
     <p id="search-status" class="status" aria-live="polite"></p>
     <ol id="results" class="results"></ol>
-  </section>
+  </section>${CHAT_HTML}
   <section class="panel" aria-labelledby="upload-h">
     <h2 id="upload-h">What does this clip sound like?</h2>
     <div id="drop" class="drop" tabindex="0" role="button" aria-label="Upload an audio clip">
@@ -226,7 +229,7 @@ export function pageHtml(opts: { maxUploadBytes: number }): string {
 <script>
 const MAX_UPLOAD = ${opts.maxUploadBytes};
 const MAX_UPLOAD_TEXT = ${JSON.stringify(limit)};
-${SCRIPT}
+${SCRIPT}${CHAT_SCRIPT}
 </script>
 </body>
 </html>

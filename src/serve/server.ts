@@ -8,6 +8,7 @@
  *   POST /api/tags?labels=      zero-shot labels of an uploaded clip (raw audio body)
  *   POST /api/ask?q=&choices=   a question about an uploaded clip
  *   POST /api/upload?k=&labels= an uploaded clip's labels and nearest catalogue tracks
+ *   POST /api/chat              a conversation turn (see chat.ts)
  *   GET  /audio/:id             the catalogue file of a stored id (Range supported)
  *
  * Every input is checked (sizes, content, parameters, the Host header) and every failure is a JSON
@@ -34,6 +35,7 @@ import { formatBytes, HttpError, intParam, publicMessage, saveBody, sendHtml, se
 import { InProcessModel, type FileEmbedding, type ServeModel } from './model.js';
 import { pageHtml } from './page.js';
 import { WorkerModel } from './workerPool.js';
+import { chatRoute } from './chat.js';
 
 export interface ServeLimits {
   /** Largest accepted upload. */
@@ -161,6 +163,9 @@ export function createMusicServer(opts: ServeOptions): Server {
     }
   };
 
+  // Chat turns rank in the conversation's in-memory view; an uploaded clip is embedded by the model worker.
+  const chat = chatRoute({ catalogue: cat, upload: async (req, signal) => (await embedUpload(req, signal)).vector });
+
   const api = async (req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal): Promise<void> => {
     const p = url.searchParams;
     const route = `${req.method} ${url.pathname}`;
@@ -201,8 +206,10 @@ export function createMusicServer(opts: ServeOptions): Server {
         const [scores, neighbours] = await Promise.all([zeroShotLabels(text, e.vector, labels), cat.store.search(e.vector, k)]);
         return sendJson(res, 200, { durationS: e.durationS, labels: scores, neighbours: neighbours.map(publicHit), unknownWords: cat.space.unknownWords(labels) });
       }
+      case 'POST /api/chat':
+        return chat(req, res, url, signal);
     }
-    const known = ['/api/info', '/api/search', '/api/similar', '/api/tags', '/api/ask', '/api/upload'];
+    const known = ['/api/info', '/api/search', '/api/similar', '/api/tags', '/api/ask', '/api/upload', '/api/chat'];
     if (known.includes(url.pathname)) throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}`);
     throw new HttpError(404, `no such endpoint: ${url.pathname}`);
   };

@@ -1,0 +1,180 @@
+/**
+ * Conversation logic on a hand-made joint space: texts map to vectors by their words (axis 0 fast
+ * vs slow, 1 piano, 2 metal, 3 drums, 4 energetic vs calm), tracks are points in it, so every
+ * refinement has a known right answer. Plus the refinement parser's pattern table.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Conversation, type ConversationModel } from '../src/search/conversation.js';
+import { catalogueView } from '../src/search/catalogueView.js';
+import { parseTurn } from '../src/search/refine.js';
+import { normalize } from '../src/search/vectors.js';
+import { UsageError } from '../src/util/errors.js';
+
+const DIM = 6;
+const AXES: Record<string, [number, number]> = {
+  fast: [0, 1], slow: [0, -1], piano: [1, 1], metal: [2, 1], drums: [3, 1], energetic: [4, 1], calm: [4, -1],
+  happy: [5, 1], sad: [5, -1],
+};
+const VOCAB = new Set([...Object.keys(AXES), 'a', 'an', 'track', 'with', 'jazz', 'not', 'that', 'is', 'danceable', 'bass']);
+
+function textVector(text: string): Float32Array {
+  const v = new Float32Array(DIM);
+  for (const w of text.toLowerCase().split(/[^a-z]+/)) {
+    const a = AXES[w];
+    if (a) v[a[0]] = (v[a[0]] as number) + a[1];
+  }
+  v[5] = (v[5] as number) + 0.01; // never a zero vector
+  return normalize(v);
+}
+
+const model: ConversationModel = {
+  embedText: async (t) => (typeof t === 'string' ? [t] : [...t]).map(textVector),
+  unknownWords: (t) => [...new Set((typeof t === 'string' ? [t] : [...t]).flatMap((s) => s.toLowerCase().split(/[^a-z]+/).filter((w) => w && !VOCAB.has(w))))],
+  embedAudio: async () => normalize(Float32Array.from([0, 1, 0, 0, -1, 0])),
+};
+
+interface Fake { id: string; tempo: number; piano: boolean; metal: boolean; drums: boolean; arousal: number }
+const TRACKS: Fake[] = [];
+for (let i = 0; i < 40; i++) {
+  // Deterministic spread of properties.
+  TRACKS.push({ id: `t${String(i).padStart(2, '0')}`, tempo: ((i * 7) % 11) / 5 - 1, piano: i % 3 === 0, metal: i % 5 === 1, drums: i % 2 === 0, arousal: ((i * 3) % 7) / 3 - 1 });
+}
+const view = catalogueView(DIM, TRACKS.map((t) => ({
+  id: t.id, path: `/x/${t.id}.wav`, durationS: 3, genre: t.metal ? 'metal' : 'jazz', tags: [...(t.piano ? ['piano'] : []), ...(t.drums ? ['drums'] : [])],
+  vector: normalize(Float32Array.from([t.tempo, t.piano ? 0.8 : 0, t.metal ? 0.8 : 0, t.drums ? 0.5 : 0, t.arousal, 0.3])),
+})));
+const byId = new Map(TRACKS.map((t) => [t.id, t]));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const tempo = (ids: { id: string }[]) => median(ids.map((r) => byId.get(r.id)!.tempo));
+
+test('parseTurn: the pattern table maps phrases to operations', () => {
+  const ctx = { knows: (w: string) => VOCAB.has(w), isTrack: (t: string) => view.row.has(t) };
+  assert.deepEqual(parseTurn('slower', ctx), [{ op: 'direction', word: 'slow', sign: 1, strength: 1 }]);
+  assert.deepEqual(parseTurn('a bit calmer', ctx), [{ op: 'direction', word: 'calm', sign: 1, strength: 0.5 }]);
+  assert.deepEqual(parseTurn('Sadder!', ctx), [{ op: 'direction', word: 'sad', sign: 1, strength: 1 }]);
+  assert.deepEqual(parseTurn('happier', ctx), [{ op: 'direction', word: 'happy', sign: 1, strength: 1 }]);
+  assert.deepEqual(parseTurn('less energetic', ctx), [{ op: 'direction', word: 'energetic', sign: -1, strength: 1 }]);
+  assert.deepEqual(parseTurn('with piano', ctx), [{ op: 'include', phrase: 'piano', strength: 1 }]);
+  assert.deepEqual(parseTurn('without drums', ctx), [{ op: 'exclude', phrase: 'drums', strength: 1 }]);
+  assert.deepEqual(parseTurn('not metal', ctx), [{ op: 'exclude', phrase: 'metal', strength: 1 }]);
+  assert.deepEqual(parseTurn('more like the second one', ctx), [{ op: 'toward', ref: { kind: 'rank', rank: 2 }, strength: 1 }]);
+  assert.deepEqual(parseTurn('like this but calmer', ctx), [{ op: 'seed', ref: { kind: 'focus' } }, { op: 'direction', word: 'calm', sign: 1, strength: 1 }]);
+  assert.deepEqual(parseTurn('play the 3rd one', ctx), [{ op: 'focus', ref: { kind: 'rank', rank: 3 } }]);
+  assert.deepEqual(parseTurn('t07', ctx), [{ op: 'seed', ref: { kind: 'id', id: 't07' } }]);
+  assert.deepEqual(parseTurn('which of these is the fastest?', ctx), [{ op: 'ask-list', question: 'which of these is the fastest?', criterion: { kind: 'direction', word: 'fast', sign: 1 } }]);
+  assert.deepEqual(parseTurn('which one has piano?', ctx), [{ op: 'ask-list', question: 'which one has piano?', criterion: { kind: 'include', phrase: 'piano' } }]);
+  assert.deepEqual(parseTurn('is it danceable?', ctx), [{ op: 'ask', question: 'is it danceable?' }]);
+  assert.deepEqual(parseTurn('back', ctx), [{ op: 'back' }]);
+  assert.deepEqual(parseTurn('slow sad piano ballad', ctx), [{ op: 'search', text: 'slow sad piano ballad' }]);
+  // A clause that is not a refinement makes the whole turn a search (no half-applied turns).
+  assert.deepEqual(parseTurn('slower but mysterious', ctx), [{ op: 'search', text: 'slower but mysterious' }]);
+});
+
+test('refinements move the list the asked way, with the weights shown', async () => {
+  const c = new Conversation(model, view, { k: 10 });
+  const start = await c.turn('piano');
+  assert.equal(start.kind, 'results');
+  assert.equal(start.results.length, 10);
+  assert.ok(start.results.every((r) => byId.get(r.id)!.piano), 'a search for piano lists piano tracks');
+  assert.deepEqual(start.explanation.terms.map((t) => [t.label, t.weight]), [['“piano”', 1]]);
+
+  const slower = await c.turn('slower');
+  assert.ok(tempo(slower.results) < tempo(start.results), 'median tempo falls after "slower"');
+  const dir = slower.explanation.terms[1]!;
+  assert.equal(dir.kind, 'direction');
+  assert.equal(dir.label, 'fast − slow');
+  assert.equal(dir.weight, -1, 'slower is −1 × (fast − slow)');
+  assert.deepEqual(dir.prompts, [{ text: 'a fast track', sign: 1 }, { text: 'a slow track', sign: -1 }]);
+  assert.ok(dir.scale > 0);
+  for (const r of slower.results) assert.ok(Math.abs(r.contributions.reduce((a, b) => a + b, 0) - r.score) < 1e-3, 'contributions add up to the score');
+
+  // "faster" cancels "slower": the term disappears and the list is the search's again.
+  const faster = await c.turn('faster');
+  assert.deepEqual(faster.explanation.terms.map((t) => t.label), ['“piano”']);
+  assert.deepEqual(faster.results.map((r) => r.id), start.results.map((r) => r.id));
+
+  const noMetal = await c.turn('not metal');
+  assert.ok(noMetal.results.every((r) => !byId.get(r.id)!.metal), 'no metal remains');
+  assert.deepEqual(noMetal.explanation.excludedLabels, [{ label: 'metal', tracks: TRACKS.filter((t) => t.metal).length }]);
+
+  const noDrums = await c.turn('without drums');
+  assert.ok(noDrums.results.every((r) => !byId.get(r.id)!.drums && !byId.get(r.id)!.metal), 'filters accumulate');
+
+  // A term cancelled to nothing ("a metal track" then "not metal") still applies the filter.
+  const m = new Conversation(model, view, { k: 10 });
+  await m.turn('a metal track');
+  const cancelled = await m.turn('not metal');
+  assert.equal(cancelled.explanation.terms.length, 0);
+  assert.ok(cancelled.results.length > 0 && cancelled.results.every((r) => !byId.get(r.id)!.metal));
+  assert.match(cancelled.notes.join(' '), /no terms left/);
+
+  const back = await c.turn('back');
+  assert.equal(back.kind, 'back');
+  assert.deepEqual(back.results, noMetal.results, '"back" restores the previous list exactly');
+});
+
+test('like this but calmer, more like the second one, questions about the focus and the list', async () => {
+  const c = new Conversation(model, view, { k: 8 });
+  await c.turn('energetic drums');
+  const focus = c.focus!;
+  assert.equal(focus.rank, 1, 'the top result is in focus');
+  const plain = await c.turn('like this');
+  const calmer = await c.turn('back').then(() => c.turn('like this but calmer'));
+  const arousal = (rs: { id: string }[]) => rs.reduce((s, r) => s + byId.get(r.id)!.arousal, 0) / rs.length;
+  assert.ok(arousal(calmer.results) < arousal(plain.results), 'arousal falls against plain "like this"');
+  assert.ok(!calmer.results.some((r) => r.id === focus.id), 'the seed track is not among its own results');
+  assert.deepEqual(calmer.explanation.terms.map((t) => [t.kind, t.weight]), [['track', 1], ['direction', 1]]);
+
+  const second = calmer.results[1]!.id;
+  const toward = await c.turn('more like the second one');
+  assert.ok(toward.explanation.terms.some((t) => t.trackId === second && t.weight === 1));
+  assert.ok(!toward.results.some((r) => r.id === second));
+
+  const which = await c.turn('which of these is the fastest?');
+  assert.equal(which.kind, 'list-answer');
+  // Fastest as the space sees it: the largest component on the fast axis of the (unit) track vector.
+  const axis0 = (id: string) => view.data[view.row.get(id)! * DIM] as number;
+  const fastest = [...toward.results].sort((a, b) => axis0(b.id) - axis0(a.id))[0]!.id;
+  assert.equal(which.listAnswer!.answer, fastest);
+  assert.equal(which.focus!.id, fastest, 'the answer becomes the focus');
+  assert.deepEqual(which.results, toward.results, 'a question does not change the list');
+
+  const asked = await c.turn('is it danceable?');
+  assert.equal(asked.kind, 'answer');
+  assert.ok(['yes', 'no'].includes(asked.answer!.answer));
+  assert.equal(asked.focus!.id, fastest);
+
+  const picked = await c.turn('play the third one');
+  assert.equal(picked.focus!.id, toward.results[2]!.id);
+});
+
+test('unknown words are reported, failed turns change nothing, and sessions are deterministic', async () => {
+  const c = new Conversation(model, view, { k: 5 });
+  const first = await c.turn('slow piano');
+  const unk = await c.turn('with harpsichord');
+  assert.deepEqual(unk.unknownWords, ['harpsichord']);
+  assert.match(unk.notes.join(' '), /harpsichord.*not in the model's vocabulary/);
+  assert.deepEqual(unk.results, first.results);
+  const mixed = await c.turn('slow piano blorp');
+  assert.deepEqual(mixed.unknownWords, ['blorp']);
+  await assert.rejects(c.turn('blorp zonk'), (e: unknown) => e instanceof UsageError && /none of the words/.test((e as Error).message));
+  await assert.rejects(c.turn('play the 12th one'), (e: unknown) => e instanceof UsageError && /no 12th track on screen \(5 shown\)/.test((e as Error).message));
+  await assert.rejects(c.turn('x'.repeat(501)), UsageError);
+  assert.deepEqual(c.results, mixed.results, 'failed turns left the list as it was');
+  await assert.rejects(new Conversation(model, view).turn('is it danceable?'), /no track to ask about/);
+
+  const script = ['fast drums', 'calmer', 'not metal', 'with piano', 'like the second one but sadder', 'which one has piano?', 'back'];
+  const run = async () => {
+    const s = new Conversation(model, view, { k: 6 });
+    const out = [];
+    for (const t of script) out.push(await s.turn(t));
+    return JSON.stringify(out);
+  };
+  assert.equal(await run(), await run());
+
+  const clip = await new Conversation(model, view, { k: 4 }).startFromClip(new Uint8Array(4), 'mine.wav');
+  assert.equal(clip.focus!.id, 'clip:mine.wav');
+  assert.equal(clip.explanation.terms[0]!.kind, 'clip');
+  assert.equal(clip.results.length, 4);
+});
