@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { loadCorpus, type LoadCorpusOptions } from '../data/datasets/index.js';
 import { walkAudioFiles } from '../data/datasets/audioFiles.js';
+import { findSidecar } from '../data/datasets/catalogue.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
@@ -96,7 +97,10 @@ export async function listCatalogue(input: string, load: Pick<LoadCorpusOptions,
   }
   if (!info.isDirectory()) throw new UsageError(`--input ${input}: not a directory (give a corpus or a folder of audio files)`);
   try {
-    const corpus = await loadCorpus(dir, load);
+    // A plain folder stays a folder (its broken files reported by the indexer); a catalogue
+    // sidecar or mapping makes it a corpus with labels.
+    const catalogue = load.columns !== undefined || (await findSidecar(dir)) !== undefined;
+    const corpus = await loadCorpus(dir, catalogue ? load : { layouts: ['manifest', 'gtzan', 'deezer', 'mumu'] });
     if (corpus.tracks.length > 0) {
       return {
         kind: 'corpus',
