@@ -3,6 +3,7 @@ import { UsageError } from '../util/errors.js';
 import { formatSeconds } from '../util/progress.js';
 import { parseCommandArgs, numberOption, stringOption, type Command } from './command.js';
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
+import { ENCODER_OBJECTIVES, parseEncoderObjectives } from '../train/encoderStage.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
 
@@ -23,6 +24,9 @@ options:
   --lr X              stage-2 peak learning rate
   --encoder-steps N   stage-1 updates (0 = keep the random encoder)
   --encoder-from DIR  use this trained audio-encoder checkpoint instead of stage 1
+  --encoder-objectives LIST  stage-1 objectives, comma list of ${ENCODER_OBJECTIVES.join(', ')}
+                      (default: tags when the corpus has tags or genres, else contrastive)
+  --extra-audio PATH  more unlabeled audio (folder, recursive, or file; repeatable) for stage 1
   --seed S            seed of everything random (default 0)
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
@@ -66,6 +70,8 @@ export const pretrainCommand: Command = {
         lr: { type: 'string' },
         'encoder-steps': { type: 'string' },
         'encoder-from': { type: 'string' },
+        'encoder-objectives': { type: 'string' },
+        'extra-audio': { type: 'string', multiple: true },
         seed: { type: 'string' },
         cache: { type: 'string' },
         'checkpoint-every': { type: 'string' },
@@ -88,6 +94,8 @@ export const pretrainCommand: Command = {
     const lr = numberOption(stringOption(args, 'lr'), 'lr', p.lr);
     if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
     const objectivesText = stringOption(args, 'objectives');
+    const encObjectivesText = stringOption(args, 'encoder-objectives');
+    const extraAudio = ((args.values['extra-audio'] as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter(Boolean);
     const result = await pretrain({
       data,
       out,
@@ -99,6 +107,8 @@ export const pretrainCommand: Command = {
       lr,
       encoderSteps: int('encoder-steps', p.encoderSteps, 0),
       encoderFrom: stringOption(args, 'encoder-from'),
+      encoderObjectives: encObjectivesText ? parseEncoderObjectives(encObjectivesText) : undefined,
+      extraAudio: extraAudio.length ? extraAudio : undefined,
       seed: int('seed', 0, 0),
       cacheDir: stringOption(args, 'cache'),
       checkpointEvery: stringOption(args, 'checkpoint-every') === undefined ? undefined : int('checkpoint-every', 1, 1),

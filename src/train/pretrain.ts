@@ -2,7 +2,8 @@
  * The whole pre-training recipe, as a library function (the CLI and the evaluation call it):
  *
  *   corpus → log-mel patches (cached)
- *   stage 1  AudioEncoder on concept tags (BCE)          → OUT/audio-encoder/   (reused if done)
+ *   stage 1  AudioEncoder on tags (BCE) and/or contrastive → OUT/audio-encoder/   (reused if done)
+ *            (plus any extra unlabeled audio)
  *   frozen encoder → patch vectors (cached) → toSegments
  *   stage 2  MusicBert with the chosen objectives         → OUT/musicbert/
  *
@@ -25,7 +26,8 @@ import { seedFrom } from '../util/rng.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import type { TensorMap } from '../util/safetensors.js';
 import { train, type StepRecord, type TrainerSnapshot, type TrainerState, type ValidationRecord } from './trainer.js';
-import { encoderStepLoss, encoderValidation, patchPool } from './encoderStage.js';
+import { encoderLossSettings, encoderStepLoss, encoderValidation, patchPool, twoViewStepLoss, twoViewValidation, type EncoderObjective } from './encoderStage.js';
+import { extraAudioTracks } from '../data/extraAudio.js';
 import { OBJECTIVES, meanVariance, parseWeights, stepLoss, validationLoss, type LossSettings, type MusicItem, type ObjectiveName } from './musicbertLoss.js';
 import { preset as getPreset, type PresetName } from './presets.js';
 
@@ -49,6 +51,14 @@ export interface PretrainOptions {
   encoderSteps?: number;
   encoderBatch?: number;
   encoderLr?: number;
+  /**
+   * Stage-1 objectives: `tags` (the corpus tags, else genres, as multi-label BCE) and/or
+   * `contrastive` (two patches of a track, self-supervised). Default: tags when the corpus has
+   * tags or genres, else contrastive.
+   */
+  encoderObjectives?: readonly EncoderObjective[];
+  /** Folders/files of extra unlabeled audio added to stage 1 only (useful with `contrastive`). */
+  extraAudio?: readonly string[];
   /** Use this trained encoder checkpoint instead of running stage 1 (shares one encoder across variants). */
   encoderFrom?: string;
   /** Overrides of the preset's model shapes. */
@@ -81,6 +91,7 @@ export interface PretrainResult {
   history: { encoder: StepRecord[]; model: StepRecord[] };
   summary: {
     objectives: ObjectiveName[];
+    encoderObjectives: EncoderObjective[];
     seed: number;
     config: PresetName;
     tracks: { train: number; valid: number; skipped: number };
@@ -111,11 +122,13 @@ export function summarizeHistory(history: readonly StepRecord[]): Record<string,
   return out;
 }
 
-/** Tags as concept indices; corpora without tags fall back to the genre as a single tag. */
+/**
+ * Tags as concept indices; corpora without tags fall back to the genre as a single tag, and
+ * corpora with neither get an empty vocabulary (only self-supervised objectives apply).
+ */
 function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<string, number[]> } {
   const hasTags = corpus.tagVocabulary.length > 0 && corpus.tracks.some((t) => t.tags.length > 0);
   const vocabulary = hasTags ? corpus.tagVocabulary : corpus.genres;
-  if (vocabulary.length === 0) throw new UsageError(`${corpus.root}: the corpus has neither concept tags nor genres to pre-train the encoder on`);
   const index = new Map(vocabulary.map((v, i) => [v, i]));
   const labels = new Map<string, number[]>();
   for (const t of corpus.tracks) {
@@ -160,11 +173,17 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const trainTracks = usable('train');
   const validTracks = usable('valid');
   if (trainTracks.length === 0) throw new UsageError(`${corpus.root}: no training tracks with at least one 0.96 s patch of audio`);
+  const encObjectives = [...(opts.encoderObjectives ?? (vocabulary.length > 0 ? ['tags'] : ['contrastive']))] as EncoderObjective[];
+  if (encObjectives.length === 0) throw new UsageError('no encoder objectives given');
+  if (encObjectives.includes('tags') && vocabulary.length === 0) {
+    throw new UsageError(`${corpus.root}: the corpus has neither tags nor genres for the encoder objective "tags" (use --encoder-objectives contrastive)`);
+  }
 
   // ---- stage 1: the audio encoder ------------------------------------------------------------
   const encSteps = opts.encoderSteps ?? p.encoderSteps;
   const encSeed = seedFrom(seed, 'encoder');
-  const encCfg = audioEncoderConfig({ ...p.encoder, ...opts.encoderConfig, numConcepts: vocabulary.length });
+  // A concept head of at least one unit keeps the checkpoint layout the same without tags.
+  const encCfg = audioEncoderConfig({ ...p.encoder, ...opts.encoderConfig, numConcepts: Math.max(1, vocabulary.length) });
   let encoder: AudioEncoder;
   let encHistory: StepRecord[] = [];
   let encSummary: StageSummary;
@@ -177,21 +196,31 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     encSummary = stageSummary(encHistory, st?.validation ?? [], 0, true);
   } else {
     const t0 = Date.now();
-    const pool = patchPool(trainTracks.map((t) => patches.get(t.id) as PatchSet), trainTracks.map((t) => labels.get(t.id) ?? []));
-    const validPool = patchPool(validTracks.map((t) => patches.get(t.id) as PatchSet), validTracks.map((t) => labels.get(t.id) ?? []));
+    const extra = opts.extraAudio?.length ? await extraAudioTracks(opts.extraAudio) : [];
+    const extraPatches = extra.length ? await corpusPatches(extra, cacheDir, { quiet, label: 'extra audio patches' }) : new Map<string, PatchSet>();
+    const stageTracks = [...trainTracks, ...extra.filter((t) => (extraPatches.get(t.id)?.count ?? 0) > 0)];
+    const patchesOf = (t: TrackRecord): PatchSet => (patches.get(t.id) ?? extraPatches.get(t.id)) as PatchSet;
+    const pool = patchPool(stageTracks.map(patchesOf), stageTracks.map((t) => labels.get(t.id) ?? []));
+    const validPool = patchPool(validTracks.map(patchesOf), validTracks.map((t) => labels.get(t.id) ?? []));
+    extraPatches.clear();
     encoder = previous ? await loadAudioEncoder(encoderDir) : AudioEncoder.create(encCfg, encSeed);
     if (encSteps > 0) {
       const batch = opts.encoderBatch ?? p.encoderBatch;
+      // Tags alone keep the single-patch sampler; any contrastive mix samples tracks, two patches each.
+      const tagsOnly = encObjectives.length === 1 && encObjectives[0] === 'tags';
+      const settings = encoderLossSettings(encObjectives, Math.max(2, Math.floor(batch / 2)));
       const r = await train({
         params: encoder.params,
-        loss: encoderStepLoss(encoder, pool, batch, encSeed),
-        validate: encoderValidation(encoder, validPool),
+        loss: tagsOnly ? encoderStepLoss(encoder, pool, batch, encSeed) : twoViewStepLoss(encoder, pool, settings, encSeed),
+        validate: tagsOnly ? encoderValidation(encoder, validPool) : twoViewValidation(encoder, validPool, settings, encSeed),
         steps: encSteps,
         seed: encSeed,
         lr: opts.encoderLr ?? p.encoderLr,
         evalEvery: opts.evalEvery ?? Math.max(1, Math.ceil(encSteps / 4)),
         checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.ceil(encSteps / 4)),
-        data: { order: describeOrder(pool.size, Math.min(batch, pool.size), encSeed), concepts: vocabulary },
+        data: tagsOnly
+          ? { order: describeOrder(pool.size, Math.min(batch, pool.size), encSeed), concepts: vocabulary }
+          : { order: describeOrder(stageTracks.length, settings.batch, encSeed), concepts: vocabulary, objectives: encObjectives, extra: extra.length },
         resume: previous?.optimizer ? { optimizer: previous.optimizer, state: previous.state } : undefined,
         save: (snap: TrainerSnapshot) => saveCheckpoint(encoderDir, { config: encoder.config, params: encoder.params, optimizer: snap.optimizer, state: snap.state }),
         label: 'stage 1 encoder',
@@ -244,7 +273,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
       ...opts.modelConfig,
       musicDim: embedDim,
       vocabSize: tokenizer?.size ?? 6,
-      numConcepts: vocabulary.length,
+      numConcepts: Math.max(1, vocabulary.length),
     });
     model = MusicBert.create(cfg, modelSeed);
   }
@@ -321,6 +350,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     history: { encoder: encHistory, model: modelHistory },
     summary: {
       objectives,
+      encoderObjectives: encObjectives,
       seed,
       config: configName,
       tracks: { train: trainItems.length, valid: validItems.length, skipped: tracks.length - embedTracks.length },
