@@ -3,6 +3,7 @@ import { frontendBenchmark } from './frontend.js';
 import { transformerStepBenchmark } from './transformerStep.js';
 import { synthBenchmark } from './synth.js';
 import { searchBenchmark } from './search.js';
+import { realPretrainBenchmark } from './realPretrain.js';
 
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
 export interface Benchmark {
@@ -12,4 +13,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, realPretrainBenchmark];

@@ -7,7 +7,10 @@
  *   node --import tsx scripts/experiments/real-recipe.ts [--data ../shared/data/real_dev]
  *        [--cache DIR] [--out DIR] [--folds 5] [--rows mfcc,encoder,full,local,mlm,mim]
  *        [--encoder-objectives contrastive,tags] [--extra-audio DIR] [--config real]
- *        [--encoder-steps N] [--steps N] [--only-fold F] [--json FILE]
+ *        [--encoder-steps N] [--steps N] [--only-fold F | --probe-only] [--json FILE]
+ *
+ * `--only-fold F` pre-trains and embeds one fold and saves its features (run the folds as
+ * parallel processes); `--probe-only` then probes the saved features of every fold.
  *
  * Rows: mfcc (the product's mfccStats), encoder (stage-1 patch vectors, mean+std over the clip),
  * full / local (all stage-2 objectives with full / local attention; contextual music states,
@@ -19,7 +22,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mfcc, mfccStats } from '../../src/audio/index.js';
-import { corpusPatches, type PatchSet } from '../../src/data/cache.js';
+import { cachedEmbeddings, corpusPatches, weightsHash, type PatchSet } from '../../src/data/cache.js';
+import { loadSafetensors, saveSafetensors, type TensorMap } from '../../src/util/safetensors.js';
 import type { Corpus } from '../../src/data/corpus.js';
 import { probe, type ProbeGrid } from '../../src/eval/probes.js';
 import { loadAudioEncoder, loadMusicBert } from '../../src/model/checkpoint.js';
@@ -55,6 +59,7 @@ const { values: args } = parseArgs({
     'encoder-steps': { type: 'string' },
     steps: { type: 'string' },
     'only-fold': { type: 'string' },
+    'probe-only': { type: 'boolean' },
     seed: { type: 'string', default: '0' },
     json: { type: 'string' },
   },
@@ -120,15 +125,93 @@ function label(c: RealClip, task: Task): string | undefined {
   return c.genre9;
 }
 
-/** The fold-train corpus: tags = mood words and genres on ≥ MIN_TAG_CLIPS train clips; text = mood words. */
-function foldCorpus(all: Corpus, clips: readonly RealClip[], train: readonly number[]): Corpus {
+/**
+ * The fold's pre-training corpus: every clip (so the frozen vectors of all 380 are computed once,
+ * in pretrain's own embedding cache), the fold's test clips in split "test" with no tags and no
+ * text, which pretrain never trains on. Tags = mood words and genres on ≥ MIN_TAG_CLIPS train
+ * clips; text = the train clips' mood words.
+ */
+function foldCorpus(all: Corpus, clips: readonly RealClip[], isTrain: (i: number) => boolean): Corpus {
   const counts = new Map<string, number>();
-  for (const i of train) for (const w of new Set([...clips[i]!.moods, ...clips[i]!.genres])) counts.set(w, (counts.get(w) ?? 0) + 1);
+  clips.forEach((c, i) => {
+    if (isTrain(i)) for (const w of new Set([...c.moods, ...c.genres])) counts.set(w, (counts.get(w) ?? 0) + 1);
+  });
   const vocab = [...counts].filter(([, n]) => n >= MIN_TAG_CLIPS).map(([w]) => w).sort();
   const inVocab = new Set(vocab);
-  const tracks = train.map((i) => ({ ...all.tracks[i]!, tags: [...clips[i]!.moods, ...clips[i]!.genres].filter((w) => inVocab.has(w)) }));
-  const albums = train.map((i) => all.albums[i]!);
+  const tracks = all.tracks.map((t, i) => ({
+    ...t,
+    split: isTrain(i) ? ('train' as const) : ('test' as const),
+    tags: isTrain(i) ? [...clips[i]!.moods, ...clips[i]!.genres].filter((w) => inVocab.has(w)) : [],
+  }));
+  const albums = all.albums.map((a, i) => (isTrain(i) ? a : { ...a, reviews: [], genres: [] }));
   return { root: all.root, tracks, albums, genres: [], tagVocabulary: vocab, problems: [] };
+}
+
+const featurePath = (out: string, f: number): string => join(out, `features-f${f}.safetensors`);
+
+/** Pre-train on fold f's training clips, embed every clip with each row's frozen model, save. */
+async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold: Int32Array; out: string; cacheDir: string; rows: Row[] }): Promise<void> {
+  const { corpus, clips, fold, rows } = ctx;
+  const encObjectives = parseEncoderObjectives(args['encoder-objectives'] as string);
+  const config = args.config as PresetName;
+  const seed = Number(args.seed);
+  const fc = foldCorpus(corpus, clips, (i) => fold[i] !== f);
+  const dir = join(ctx.out, `f${f}`);
+  const base = {
+    data: corpus.root,
+    corpus: fc,
+    seed,
+    config,
+    cacheDir: ctx.cacheDir,
+    quiet: false,
+    encoderObjectives: encObjectives,
+    extraAudio: args['extra-audio'],
+    encoderSteps: args['encoder-steps'] === undefined ? undefined : Number(args['encoder-steps']),
+    steps: args.steps === undefined ? undefined : Number(args.steps),
+  };
+  const t0 = Date.now();
+  const enc = await pretrain({ ...base, out: join(dir, 'encoder'), objectives: ['mlm'], stopAt: 0 });
+  const log: Record<string, unknown> = { fold: f, trainClips: fc.tracks.filter((t) => t.split === 'train').length, tags: fc.tagVocabulary.length, encoder: enc.summary.encoder };
+  console.log(`fold ${f}: encoder ${enc.summary.encoder.seconds.toFixed(0)} s`, JSON.stringify(enc.summary.encoder.losses));
+  const encoder = await loadAudioEncoder(enc.encoderDir);
+  const dim = encoder.config.embedDim;
+  const encHash = weightsHash(Object.fromEntries(Object.entries(encoder.params).map(([n, v]) => [n, { shape: v.shape, data: v.dataSync() as Float32Array }])));
+  encoder.dispose();
+  // The vectors pretrain just cached for every clip (never recomputed here).
+  const emb = await cachedEmbeddings(fc.tracks, encHash, dim, ctx.cacheDir, () => Promise.reject(new Error('embeddings missing from the cache')));
+  const vectors = fc.tracks.map((t) => emb.vectors.get(t.id)!);
+  const tensors: TensorMap = {};
+  const put = (row: Row, feats: Float32Array[]): void => {
+    const d = feats[0]!.length;
+    const data = new Float32Array(feats.length * d);
+    feats.forEach((v, i) => data.set(v, i * d));
+    tensors[row] = { dtype: 'F32', shape: [feats.length, d], data };
+  };
+  if (rows.includes('encoder')) put('encoder', vectors.map((v) => meanStd(v.data, v.count, dim)));
+  const variants: Array<[Row, readonly ObjectiveName[], 'full' | 'local']> = [
+    ['full', OBJECTIVES, 'full'],
+    ['local', OBJECTIVES, 'local'],
+    ['mlm', ['mlm'], 'full'],
+    ['mim', ['mim'], 'full'],
+  ];
+  for (const [row, objectives, attention] of variants) {
+    if (!rows.includes(row)) continue;
+    const r = await pretrain({ ...base, out: join(dir, row), objectives, encoderFrom: enc.encoderDir, modelConfig: { attention: { kind: attention, window: 2 } } });
+    log[row] = r.summary.model;
+    console.log(`fold ${f} ${row}: stage 2 ${r.summary.model.seconds.toFixed(0)} s`, JSON.stringify(r.summary.model.losses));
+    const { model } = await loadMusicBert(r.modelDir);
+    const d = model.config.dModel;
+    put(row, vectors.map((v) => {
+      const seg = toSegments(v.data, v.count, model.config.maxMusicLen);
+      return tf.tidy(() => {
+        const o = model.forward({ music: tf.tensor3d(seg.data, [1, seg.count, model.config.musicDim]) }, { training: false });
+        return meanStd(o.musicHidden!.dataSync() as Float32Array, seg.count, d);
+      });
+    }));
+    model.dispose();
+  }
+  log.seconds = (Date.now() - t0) / 1000;
+  await saveSafetensors(featurePath(ctx.out, f), tensors, { log: JSON.stringify(log) });
 }
 
 async function main(): Promise<void> {
@@ -140,80 +223,40 @@ async function main(): Promise<void> {
   }
   const k = Number(args.folds);
   const rows = (args.rows as string).split(',') as Row[];
-  const encObjectives = parseEncoderObjectives(args['encoder-objectives'] as string);
-  const config = args.config as PresetName;
   const seed = Number(args.seed);
+  const out = resolve(args.out as string);
   const { corpus, clips } = await loadRealDev(dataDir);
   const cacheDir = resolve(args.cache as string);
-  const patches = await corpusPatches(corpus.tracks, cacheDir, { label: 'patches' });
-  const patchOf = (i: number): PatchSet => patches.get(clips[i]!.id) as PatchSet;
   const fold = groupedFolds(clips.map((c) => c.artist), k, seed);
+  const learned = rows.filter((r) => r !== 'mfcc');
+  const onlyFold = args['only-fold'] === undefined ? undefined : Number(args['only-fold']);
+  if (onlyFold !== undefined) {
+    await runFold(onlyFold, { corpus, clips, fold, out, cacheDir, rows });
+    return;
+  }
+  if (!args['probe-only'] && learned.length > 0) for (let f = 0; f < k; f++) await runFold(f, { corpus, clips, fold, out, cacheDir, rows });
 
-  // Per row and task, pooled out-of-fold predictions (codes) for every clip in the task.
-  const features: Partial<Record<Row, Features[]>> = {}; // [fold][clip]
-  const times: Record<string, number[]> = {};
-  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t0 = Date.now();
-    const r = await f();
-    (times[name] ??= []).push((Date.now() - t0) / 1000);
-    return r;
-  };
+  // ---- probes over the saved per-fold features ------------------------------------------------
+  const features: Partial<Record<Row, Float32Array[][]>> = {}; // [fold][clip]
+  const logs: unknown[] = [];
   if (rows.includes('mfcc')) {
-    const m = clips.map((_, i) => mfccStats(mfcc(patchOf(i).data, patchOf(i).count * 96), patchOf(i).count * 96));
+    const patches = await corpusPatches(corpus.tracks, cacheDir, { label: 'patches' });
+    const m = clips.map((c) => {
+      const p = patches.get(c.id) as PatchSet;
+      return mfccStats(mfcc(p.data, p.count * 96), p.count * 96);
+    });
     features.mfcc = Array.from({ length: k }, () => m);
   }
-  const onlyFold = args['only-fold'] === undefined ? undefined : Number(args['only-fold']);
-  const learned = rows.filter((r) => r !== 'mfcc');
-  for (let f = 0; f < k; f++) {
-    if (learned.length === 0 || (onlyFold !== undefined && f !== onlyFold)) continue;
-    const train = clips.map((_, i) => i).filter((i) => fold[i] !== f);
-    const fc = foldCorpus(corpus, clips, train);
-    const out = resolve(args.out as string, `${config}-s${seed}-k${k}-f${f}-${encObjectives.join('+')}`);
-    const base = {
-      data: dataDir,
-      corpus: fc,
-      seed,
-      config,
-      cacheDir,
-      quiet: false,
-      encoderObjectives: encObjectives,
-      extraAudio: args['extra-audio'],
-      encoderSteps: args['encoder-steps'] === undefined ? undefined : Number(args['encoder-steps']),
-      steps: args.steps === undefined ? undefined : Number(args.steps),
-    };
-    const enc = await timed('encoder', () => pretrain({ ...base, out: join(out, 'encoder'), objectives: ['mlm'], stopAt: 0 }));
-    console.log(`fold ${f}: ${train.length} train clips, ${fc.tagVocabulary.length} tags, encoder ${enc.summary.encoder.seconds.toFixed(0)} s`, JSON.stringify(enc.summary.encoder.losses));
-    const encoder = await loadAudioEncoder(enc.encoderDir);
-    const vectors = await Promise.all(clips.map(async (_, i) => ({ data: await encoder.embedPatches(patchOf(i).data, patchOf(i).count), count: patchOf(i).count })));
-    const dim = encoder.config.embedDim;
-    encoder.dispose();
-    if (rows.includes('encoder')) (features.encoder ??= [])[f] = vectors.map((v) => meanStd(v.data, v.count, dim));
-    const variants: Array<[Row, readonly ObjectiveName[], 'full' | 'local']> = [
-      ['full', OBJECTIVES, 'full'],
-      ['local', OBJECTIVES, 'local'],
-      ['mlm', ['mlm'], 'full'],
-      ['mim', ['mim'], 'full'],
-    ];
-    for (const [row, objectives, attention] of variants) {
-      if (!rows.includes(row)) continue;
-      const r = await timed(`stage2-${row}`, () =>
-        pretrain({ ...base, out: join(out, row), objectives, encoderFrom: enc.encoderDir, modelConfig: { attention: { kind: attention, window: 4 } } }),
-      );
-      console.log(`fold ${f} ${row}: stage 2 ${r.summary.model.seconds.toFixed(0)} s`, JSON.stringify(r.summary.model.losses));
-      const { model } = await loadMusicBert(r.modelDir);
-      const d = model.config.dModel;
-      (features[row] ??= [])[f] = vectors.map((v) => {
-        const seg = toSegments(v.data, v.count, model.config.maxMusicLen);
-        return tf.tidy(() => {
-          const o = model.forward({ music: tf.tensor3d(seg.data, [1, seg.count, model.config.musicDim]) }, { training: false });
-          return meanStd(o.musicHidden!.dataSync() as Float32Array, seg.count, d);
-        });
-      });
-      model.dispose();
+  for (let f = 0; f < k && learned.length > 0; f++) {
+    const { tensors, metadata } = await loadSafetensors(featurePath(out, f));
+    logs.push(JSON.parse(metadata.log ?? '{}'));
+    for (const row of learned) {
+      const t = tensors[row];
+      if (!t) continue;
+      const d = t.shape[1] as number;
+      (features[row] ??= [])[f] = clips.map((_, i) => (t.data as Float32Array).subarray(i * d, (i + 1) * d));
     }
   }
-
-  // ---- probes ---------------------------------------------------------------------------------
   const report: Record<string, Record<string, { score: number; f1?: number; folds: number[] }>> = {};
   for (const row of rows) {
     const perFold = features[row];
@@ -250,10 +293,9 @@ async function main(): Promise<void> {
   for (const [row, r] of Object.entries(report)) {
     console.log(`${row.padEnd(9)} ${fmt(r.quadrant!.score)}        | ${fmt(r.valence!.score)}           | ${fmt(r.arousal!.score)}           | ${fmt(r.genre9!.score)} / ${fmt(r.genre9!.f1!)}`);
   }
-  console.log('seconds per fold:', JSON.stringify(Object.fromEntries(Object.entries(times).map(([n, t]) => [n, t.map((s) => Math.round(s))]))));
   if (args.json) {
     await mkdir(resolve(args.json as string, '..'), { recursive: true });
-    await writeFile(resolve(args.json as string), JSON.stringify({ args, report, times }, null, 2));
+    await writeFile(resolve(args.json as string), JSON.stringify({ args, report, logs }, null, 2));
   }
 }
 

@@ -52,12 +52,12 @@ const TABLE: Record<PresetName, Preset> = {
   // learn from little labelled audio, so it gets the steps; sizes and steps measured in
   // docs/real-recipe.md (pre-training the 380 real_dev clips well inside 20 minutes on 2 cores).
   real: {
-    encoder: { channels: [16, 32, 64, 64], dense: [256], embedDim: 128 },
+    encoder: { channels: [8, 16, 32, 32], dense: [128], embedDim: 128 },
     model: { dModel: 128, layers: 2, heads: 4, ffn: 256, maxTextLen: 32, maxMusicLen: 16, projDim: 64, dropout: 0.1 },
-    encoderSteps: 600,
-    encoderBatch: 64,
+    encoderSteps: 300,
+    encoderBatch: 32,
     encoderLr: 2e-3,
-    steps: 300,
+    steps: 200,
     batch: 32,
     lr: 1e-3,
     vocabSize: 2000,
