@@ -18,7 +18,7 @@
  * valence and arousal sign (balanced accuracy), genre9 (accuracy and macro-F1, 152 clips).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mfcc, mfccStats } from '../../src/audio/index.js';
@@ -60,6 +60,9 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     'only-fold': { type: 'string' },
     'probe-only': { type: 'boolean' },
+    tasks: { type: 'string', default: TASKS.join(',') },
+    /** Use these encoders instead of stage 1 ("{f}" is replaced by the fold), e.g. a time-boxed checkpoint. */
+    'encoder-from': { type: 'string' },
     seed: { type: 'string', default: '0' },
     json: { type: 'string' },
   },
@@ -147,7 +150,10 @@ function foldCorpus(all: Corpus, clips: readonly RealClip[], isTrain: (i: number
   return { root: all.root, tracks, albums, genres: [], tagVocabulary: vocab, problems: [] };
 }
 
-const featurePath = (out: string, f: number): string => join(out, `features-f${f}.safetensors`);
+/** One file per (fold, rows run), so rows of one fold can run as parallel processes. */
+const featurePath = (out: string, f: number, rows: readonly Row[]): string => join(out, `features-f${f}-${rows.join('+')}.safetensors`);
+const featureFiles = async (out: string, f: number): Promise<string[]> =>
+  (await readdir(out)).filter((n) => n.startsWith(`features-f${f}-`) && n.endsWith('.safetensors')).sort().map((n) => join(out, n));
 
 /** Pre-train on fold f's training clips, embed every clip with each row's frozen model, save. */
 async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold: Int32Array; out: string; cacheDir: string; rows: Row[] }): Promise<void> {
@@ -170,7 +176,8 @@ async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold
     steps: args.steps === undefined ? undefined : Number(args.steps),
   };
   const t0 = Date.now();
-  const enc = await pretrain({ ...base, out: join(dir, 'encoder'), objectives: ['mlm'], stopAt: 0 });
+  const encoderFrom = (args['encoder-from'] as string | undefined)?.replaceAll('{f}', String(f));
+  const enc = await pretrain({ ...base, out: join(dir, 'encoder'), objectives: ['mlm'], stopAt: 0, ...(encoderFrom ? { encoderFrom: resolve(encoderFrom) } : {}) });
   const log: Record<string, unknown> = { fold: f, trainClips: fc.tracks.filter((t) => t.split === 'train').length, tags: fc.tagVocabulary.length, encoder: enc.summary.encoder };
   console.log(`fold ${f}: encoder ${enc.summary.encoder.seconds.toFixed(0)} s`, JSON.stringify(enc.summary.encoder.losses));
   const encoder = await loadAudioEncoder(enc.encoderDir);
@@ -211,7 +218,7 @@ async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold
     model.dispose();
   }
   log.seconds = (Date.now() - t0) / 1000;
-  await saveSafetensors(featurePath(ctx.out, f), tensors, { log: JSON.stringify(log) });
+  await saveSafetensors(featurePath(ctx.out, f, rows.filter((r) => r !== 'mfcc')), tensors, { log: JSON.stringify(log) });
 }
 
 async function main(): Promise<void> {
@@ -248,21 +255,24 @@ async function main(): Promise<void> {
     features.mfcc = Array.from({ length: k }, () => m);
   }
   for (let f = 0; f < k && learned.length > 0; f++) {
-    const { tensors, metadata } = await loadSafetensors(featurePath(out, f));
-    logs.push(JSON.parse(metadata.log ?? '{}'));
-    for (const row of learned) {
-      const t = tensors[row];
-      if (!t) continue;
-      const d = t.shape[1] as number;
-      (features[row] ??= [])[f] = clips.map((_, i) => (t.data as Float32Array).subarray(i * d, (i + 1) * d));
+    for (const file of await featureFiles(out, f)) {
+      const { tensors, metadata } = await loadSafetensors(file);
+      logs.push(JSON.parse(metadata.log ?? '{}'));
+      for (const row of learned) {
+        const t = tensors[row];
+        if (!t) continue;
+        const d = t.shape[1] as number;
+        (features[row] ??= [])[f] = clips.map((_, i) => (t.data as Float32Array).subarray(i * d, (i + 1) * d));
+      }
     }
   }
   const report: Record<string, Record<string, { score: number; f1?: number; folds: number[] }>> = {};
+  // Rows scored on fewer folds than k (a run still going) are marked in the table.
   for (const row of rows) {
     const perFold = features[row];
     if (!perFold) continue;
     report[row] = {};
-    for (const task of TASKS) {
+    for (const task of (args.tasks as string).split(',') as Task[]) {
       const members = clips.map((c, i) => (label(c, task) === undefined ? -1 : i)).filter((i) => i >= 0);
       const classes = [...new Set(members.map((i) => label(clips[i]!, task) as string))].sort();
       const truthAll: number[] = [];
@@ -290,8 +300,10 @@ async function main(): Promise<void> {
   }
   const fmt = (x: number): string => x.toFixed(3);
   console.log('\nrow       quadrant acc | valence bal.acc | arousal bal.acc | genre9 acc / macro-F1   (pooled over folds)');
+  const cell = (r: Record<string, { score: number; f1?: number }>, t: Task): string => (r[t] ? fmt(r[t]!.score) + (t === 'genre9' ? ` / ${fmt(r[t]!.f1!)}` : '') : '-');
   for (const [row, r] of Object.entries(report)) {
-    console.log(`${row.padEnd(9)} ${fmt(r.quadrant!.score)}        | ${fmt(r.valence!.score)}           | ${fmt(r.arousal!.score)}           | ${fmt(r.genre9!.score)} / ${fmt(r.genre9!.f1!)}`);
+    const n = Math.min(...Object.values(r).map((x) => x.folds.length));
+    console.log(`${row.padEnd(9)} ${cell(r, 'quadrant')}        | ${cell(r, 'valence')}           | ${cell(r, 'arousal')}           | ${cell(r, 'genre9')}${n < k ? `   (${n} of ${k} folds)` : ''}`);
   }
   if (args.json) {
     await mkdir(resolve(args.json as string, '..'), { recursive: true });
