@@ -41,8 +41,8 @@ function smallSpace(seed: number): JointSpace {
   const p = preset('small');
   const tokenizer = Tokenizer.train([WORDS.join(' ')], { minCount: 1 });
   const encoder = AudioEncoder.create(audioEncoderConfig({ ...p.encoder, numConcepts: 29 }), seed);
-  const model = MusicBert.create(musicBertConfig({ ...p.model, vocabSize: tokenizer.size, numConcepts: 29, dropout: 0 }), seed + 1);
-  return JointSpace.fromModels(encoder, model, tokenizer, { fingerprint: `bench-${seed}` });
+  const model = MusicBert.create(musicBertConfig({ ...p.model, vocabSize: tokenizer.size, numConcepts: 29, dropout: 0 }), seed + 1, tokenizer);
+  return JointSpace.fromModels(encoder, model, { fingerprint: `bench-${seed}` });
 }
 
 export const searchBenchmark: Benchmark = {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeCorpus } from '../src/data/synth/index.js';
 import type { SynthManifest } from '../src/data/synth/manifest.js';
-import { loadCorpus, formatProblems, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, formatProblems, type Corpus } from '../src/data/datasets/index.js';
 import { parseCsv, csvTableFromText, formatCsv } from '../src/data/datasets/csv.js';
 import { GTZAN_GENRES, loadGtzan, readGtzanSplit } from '../src/data/datasets/gtzan.js';
 import { loadDeezer, readDeezerCsv, readDeezerSplits } from '../src/data/datasets/deezer.js';

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture } from './search-fixture.js';

@@ -86,7 +86,7 @@ test('two-view contrastive loss: symmetric InfoNCE of the two views by hand; unt
   assert.deepEqual(Array.from(batch.w), [1, 0, 1, 1, 0, 1]);
   const settings = { ...encoderLossSettings(['contrastive', 'tags'], 3), temperature: 0.5 };
   const [loss, contrastive, tags, expectedTags, e] = tf.tidy(() => {
-    const out = twoViewLoss(enc, batch, tracks, settings, false);
+    const out = twoViewLoss(enc, batch, tracks, settings);
     const emb = enc.embed(tf.tensor3d(batch.x, [6, 96, 64]));
     const y = tf.tensor2d(batch.y, [6, 3]);
     const keep = [0, 2, 3, 5];
@@ -113,7 +113,7 @@ test('two-view contrastive loss: gradient matches central differences', () => {
   const batch = twoViewBatch(pool, [0, 1, 2], 1, NO_AUGMENT, new Rng(1));
   const settings = { ...encoderLossSettings(['contrastive'], 3), temperature: 0.3 };
   const param = enc.params['embedding.weight']!;
-  const f = (): tf.Scalar => twoViewLoss(enc, batch, [0, 1, 2], settings, true).loss;
+  const f = (): tf.Scalar => twoViewLoss(enc, batch, [0, 1, 2], settings).loss;
   const grads = tf.tidy(() => Array.from(tf.variableGrads(f, [param]).grads[param.name]!.dataSync()));
   const base = param.dataSync().slice();
   const h = 1e-2;
@@ -159,7 +159,6 @@ test('tiny contrastive + tags pre-training on a handful of real clips: the losse
       seed: 1,
       quiet: true,
     });
-    assert.deepEqual(r.summary.encoderObjectives, ['contrastive', 'tags']);
     const l = r.summary.encoder.losses;
     assert.ok(l.contrastive!.last < l.contrastive!.first, `contrastive ${l.contrastive!.first} → ${l.contrastive!.last}`);
     assert.ok(l.tags!.last < l.tags!.first, `tags ${l.tags!.first} → ${l.tags!.last}`);

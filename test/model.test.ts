@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { tf, ready } from '../src/tensor/backend.js';
 import { Rng } from '../src/util/rng.js';
 import { ConfigError, UsageError } from '../src/util/errors.js';
-import { audioEncoderConfig, musicBertConfig, parseConfig, poolCount, vggishConfig, type MusicBertConfig } from '../src/model/config.js';
+import { audioEncoderConfig, musicBertConfig, parseConfig, poolsAfter, vggishConfig, type MusicBertConfig } from '../src/model/config.js';
 import { toSegments } from '../src/model/segments.js';
 import { MusicBert, type MusicBertOutput } from '../src/model/musicbert.js';
 import { AudioEncoder, audioEncoderSpecs, featureShape } from '../src/model/audioEncoder.js';
@@ -54,7 +54,7 @@ test('config factories validate; parseConfig round-trips JSON and names bad fiel
 
 test('VGGish preset has the published layout: 4 pools, 6x4x512 features, 4096-4096-128 dense', () => {
   const v = vggishConfig();
-  assert.equal(poolCount(v.channels), 4);
+  assert.equal(poolsAfter(v.channels).filter(Boolean).length, 4);
   assert.deepEqual(featureShape(v), [6, 4, 512]);
   const specs = audioEncoderSpecs(v);
   assert.deepEqual(specs['conv.3.weight']!.shape, [3, 3, 256, 256]);
@@ -278,7 +278,7 @@ test('AudioEncoder: shapes, batched embedPatches equals embed, trains on concept
   const labels = tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1]]);
   const opt = tf.train.adam(1e-2);
   const step = (): number => {
-    const l = opt.minimize(() => tf.losses.sigmoidCrossEntropy(labels, enc.conceptLogits(enc.embed(patches, true))) as tf.Scalar, true, Object.values(enc.params)) as tf.Scalar;
+    const l = opt.minimize(() => tf.losses.sigmoidCrossEntropy(labels, enc.conceptLogits(enc.embed(patches))) as tf.Scalar, true, Object.values(enc.params)) as tf.Scalar;
     const v = l.dataSync()[0] as number;
     l.dispose();
     return v;

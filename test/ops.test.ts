@@ -9,9 +9,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, ready } from '../src/tensor/backend.js';
 import { Rng } from '../src/util/rng.js';
-import { dropoutMask, splitHeads, batchMatMul, conv3x3Relu, embedding, gelu, im2col3x3, im2colT3x3, layerNorm, layerNormOps, linear, matMul, maskedMean, l2Normalize, dropout } from '../src/tensor/ops.js';
+import { dropoutMask, splitHeads, batchMatMul, conv3x3, conv3x3Relu, maxPool2x2, embedding, gelu, im2col3x3, im2colT3x3, layerNorm, layerNormOps, linear, matMul, maskedMean, l2Normalize, dropout } from '../src/tensor/ops.js';
 import { block, stackSpecs, keyPaddingBias } from '../src/model/transformer.js';
 import { initParams, disposeParams } from '../src/model/params.js';
+import { nativeKernelsActive, setNativeKernels } from '../src/tensor/wasmKernels.js';
 
 function randn(shape: number[], rng: Rng, scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -187,6 +188,34 @@ test('conv3x3Relu: forward matches tf.conv2d; im2col route gradients match finit
   const g = tf.grads((xi: tf.Tensor, wi: tf.Tensor) => tf.sum(conv3x3Relu(xi as tf.Tensor4D, wi as tf.Tensor4D, off)))([x, w]);
   for (const t of g) assert.equal(tf.max(tf.abs(t)).dataSync()[0], 0);
   tf.dispose([x, w, b, y, ref, viaCols, colsT, active, off, ...g]);
+});
+
+test('conv3x3 with ELU and maxPool2x2: forward matches tfjs, gradients match finite differences on every path', () => {
+  const rng = new Rng(17);
+  const x = randn([2, 6, 5, 3], rng) as tf.Tensor4D;
+  const w = randn([3, 3, 3, 4], rng, 0.3) as tf.Tensor4D;
+  const b = randn([4], rng, 0.5) as tf.Tensor1D;
+  const y = conv3x3(x, w, b, 'elu');
+  const ref = tf.elu(tf.add(tf.conv2d(x, w, 1, 'same'), b));
+  assert.ok(tf.max(tf.abs(tf.sub(y, ref))).dataSync()[0]! < 1e-5, 'conv3x3 elu equals tf.elu(conv2d + b)');
+  assert.ok(tf.min(y).dataSync()[0]! < 0, 'some units are on the negative (ELU) branch');
+  gradCheck('conv3x3 elu', (xi, wi, bi) => conv3x3(xi as tf.Tensor4D, wi as tf.Tensor4D, bi as tf.Tensor1D, 'elu'), [x, w, b], { samples: 16 });
+  // Max-pool: odd trailing column dropped; the gradient is checked with the native kernel and without it
+  // (the wasm backend's own MaxPoolGrad misroutes some windows).
+  const p = randn([2, 12, 7, 5], rng) as tf.Tensor4D;
+  const pooled = maxPool2x2(p);
+  assert.deepEqual(pooled.shape, [2, 6, 3, 5]);
+  assert.deepEqual(Array.from(pooled.dataSync()), Array.from(tf.maxPool(p, 2, 2, 'valid').dataSync()));
+  const was = setNativeKernels(true);
+  try {
+    for (const native of [true, false]) {
+      setNativeKernels(native);
+      gradCheck(`maxPool2x2 (native ${nativeKernelsActive()})`, (xi) => maxPool2x2(xi as tf.Tensor4D), [p], { samples: p.size, eps: 1e-3 });
+    }
+  } finally {
+    setNativeKernels(was);
+  }
+  tf.dispose([x, w, b, y, ref, p, pooled]);
 });
 
 test('maskedMean, l2Normalize, dropout', () => {

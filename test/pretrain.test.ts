@@ -12,14 +12,16 @@ import { join } from 'node:path';
 import { tf, ready } from '../src/tensor/backend.js';
 import { synthesizeCorpus } from '../src/data/synth/index.js';
 import type { Corpus } from '../src/data/corpus.js';
-import { pretrain, type PretrainResult } from '../src/train/pretrain.js';
+import { pretrain, trainEncoder, trainMusicBert, type PretrainResult } from '../src/train/pretrain.js';
+import { reuseRule, type PreviousRun } from '../src/train/stages.js';
 import { audioKey, trackPatches, weightsHash } from '../src/data/cache.js';
 import { parseObjectives, parseWeights } from '../src/train/musicbertLoss.js';
-import { loadCheckpoint, loadMusicBert } from '../src/model/checkpoint.js';
+import { loadCheckpoint } from '../src/model/checkpoint.js';
+import { MusicBert } from '../src/model/musicbert.js';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './shared.js';
 import { main } from '../src/cli.js';
-import { UsageError } from '../src/util/errors.js';
+import { CheckpointError, UsageError } from '../src/util/errors.js';
 
 let root = '';
 let data = '';
@@ -81,7 +83,8 @@ test('all objectives: every loss falls on the tiny corpus; checkpoints written a
   assert.ok(existsSync(join(full.modelDir, 'vocab.txt')));
   const ck = await loadCheckpoint(full.modelDir);
   assert.equal((ck.state as { step: number }).step, 80);
-  const { model, tokenizer } = await loadMusicBert(full.modelDir);
+  const model = await MusicBert.load(full.modelDir);
+  const tokenizer = model.tokenizer;
   assert.equal(model.config.numConcepts, corpus.tagVocabulary.length);
   assert.equal(model.config.vocabSize, tokenizer!.size);
   model.dispose();
@@ -106,6 +109,32 @@ test('re-run reuses the finished stages and the caches; single objectives train 
   assert.equal(mim.summary.encoder.reused, true);
   assert.equal(mim.summary.cache.embeddingsReused, true);
   assert.equal(mim.history.model[0]!.loss, mim.history.model[0]!.parts.mim);
+});
+
+test('one reuse rule per stage: same steps, seed, data and config reuse; a changed corpus or step count is refused', async () => {
+  const full = await fullPretrain();
+  const opts = { data, out: join(root, 'full'), corpus, config: 'tiny' as const, seed: 3, encoderSteps: 40, quiet: true };
+  const again = await trainEncoder(opts);
+  assert.equal(again.summary.reused, true);
+  assert.equal(again.encoderDir, full.encoderDir);
+  // One training track's tags changed: same step count, other data, so no silent reuse.
+  const i = corpus.tracks.findIndex((t) => t.split === 'train');
+  const retagged = { ...corpus, tracks: corpus.tracks.map((t, k) => (k === i ? { ...t, tags: t.tags.length > 1 ? t.tags.slice(1) : [...corpus.tagVocabulary.slice(0, 2)] } : t)) };
+  await assert.rejects(trainEncoder({ ...opts, corpus: retagged }), (e: unknown) => e instanceof CheckpointError && /cannot resume or reuse.*another fingerprint/.test((e as Error).message));
+  await assert.rejects(trainEncoder({ ...opts, encoderSteps: 50 }), /40 steps \(asked for 50\)/);
+  await assert.rejects(trainEncoder({ ...opts, encoderLr: 1e-2 }), /another config/);
+  // Stage 2 alone finds the stage-1 encoder under the same --out and reuses its finished run.
+  const bert = await trainMusicBert({ ...opts, steps: 80 });
+  assert.equal(bert.summary.reused, true);
+  assert.deepEqual(bert.history.map((r) => r.loss), full.history.model.map((r) => r.loss));
+  await assert.rejects(trainMusicBert({ ...opts, out: join(root, 'nothing-here') }), UsageError);
+  // The rule on its own: fresh, resume, reuse.
+  const state = { kind: 'trainer-state' as const, step: 2, totalSteps: 4, seed: 1, rng: 'per-step(seed, step)' as const, history: [], validation: [], data: { fingerprint: 'a' } };
+  const want = { steps: 4, seed: 1, data: { fingerprint: 'a' } };
+  assert.equal(reuseRule(undefined, want, 'dir'), 'fresh');
+  assert.equal(reuseRule({ state } as PreviousRun, want, 'dir'), 'resume');
+  assert.equal(reuseRule({ state: { ...state, step: 4 } } as PreviousRun, want, 'dir'), 'reuse');
+  assert.throws(() => reuseRule({ state } as PreviousRun, { ...want, seed: 2 }, 'dir'), /seed 1 \(asked for 2\)/);
 });
 
 test('stage 2: kill after a checkpoint + resume gives bit-identical weights to an uninterrupted run', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../src/tensor/backend.js';
 import { encodeWav } from '../src/audio/wavWrite.js';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { JointSpace } from '../src/search/jointSpace.js';
 import { VectorStore } from '../src/search/store.js';
 import { Catalogue } from '../src/search/catalogue.js';
@@ -24,6 +24,8 @@ import { preset } from '../src/train/presets.js';
 import { repoRoot } from './shared.js';
 import { formatEval, formatHits, formatLabels } from '../src/cli/search.js';
 import { FIXTURE_TRACKS, searchFixture, type SearchFixture } from './search-fixture.js';
+import { pipelineFeatures } from '../src/eval/representations/modelReps.js';
+import { LogMelSource } from '../src/eval/representations/frontend.js';
 
 const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 const unitNorm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -261,6 +263,32 @@ describe('with a tiny model pre-trained on a generated corpus', () => {
   function tone(seconds: number, hz: number, sr = 16000): Float32Array {
     return Float32Array.from({ length: Math.round(seconds * sr) }, (_, i) => 0.3 * Math.sin((2 * Math.PI * hz * i) / sr) + 0.1 * Math.sin((2 * Math.PI * hz * 1.5 * i) / sr));
   }
+
+  test('Table 1 features and the stored search vector of a track come from one pipeline pass (equal values)', async () => {
+    const tracks = corpus.tracks.slice(0, 5); // more than one Transformer block
+    const frontend = new LogMelSource();
+    const table1 = await pipelineFeatures(space, tracks, frontend, 'music'); // the mlm/mim/full rows
+    const vggish = await pipelineFeatures(space, tracks.slice(0, 1), frontend, 'vggish');
+    const embedded = await space.embedTracks(tracks.map((t) => t.audioPath)); // what search embeds
+    const store = await VectorStore.open(fx.db); // what `musicbert index` stored
+    try {
+      for (const [i, t] of tracks.entries()) {
+        const e = embedded[i]!;
+        assert.equal(table1.dim, e.state.length);
+        assert.ok(same(table1.data.subarray(i * table1.dim, (i + 1) * table1.dim), e.state), `${t.id}: Table-1 row equals the state search projects`);
+        const stored = await store.vector(t.id);
+        assert.ok(stored && same(stored, e.vector), `${t.id}: stored vector equals the pipeline's`);
+        assert.ok(same((await space.embedSegments([await space.encodeTrack(t.audioPath)]))[0]!, e.vector), `${t.id}: encodeTrack + embedSegments (the indexer's path) equals embedTracks`);
+      }
+    } finally {
+      store.close();
+    }
+    const v = await space.encodeAudio(tracks[0]!.audioPath);
+    const D = v.data.length / v.count;
+    assert.equal(vggish.dim, 2 * D);
+    const mean0 = v.data.filter((_, k) => k % D === 0).reduce((a, b) => a + b, 0) / v.count;
+    assert.ok(Math.abs(vggish.data[0]! - mean0) < 1e-5, 'vggish row is the mean of the pipeline patch vectors');
+  });
 
   test('JointSpace: unit vectors, bit-identical for the same input whatever the batch or form', async () => {
     assert.equal(space.dim, preset('tiny').model.projDim);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { encodeWav } from '../src/audio/wavWrite.js';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { Catalogue } from '../src/search/catalogue.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { searchFixture, FIXTURE_TRACKS } from './search-fixture.js';

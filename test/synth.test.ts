@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesizeCorpus, GENRES, TAG_VOCABULARY, renderTrack, planCorpus } from '../src/data/synth/index.js';
 import type { SynthManifest } from '../src/data/synth/manifest.js';
-import { loadCorpus, type Corpus } from '../src/data/corpus.js';
+import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { DatasetError, UsageError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { parseChord, voiceChord, snapToScale, midiToHz } from '../src/data/synth/theory.js';

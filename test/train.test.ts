@@ -6,7 +6,7 @@ import { learningRate, scheduleConfig } from '../src/train/schedule.js';
 import { train, type TrainerSnapshot, type LossOutput, type StepContext } from '../src/train/trainer.js';
 import { batchIndices, epochOrder, padSequences } from '../src/data/batches.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/util/safetensors.js';
-import { CheckpointError, ConfigError } from '../src/util/errors.js';
+import { CheckpointError, ConfigError, TrainingDivergedError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 
 before(async () => {
@@ -240,7 +240,7 @@ test('trainer: divergence is reported, not trained through', async () => {
   const v = tf.variable(tf.scalar(1), true);
   await assert.rejects(
     train({ params: { v }, loss: () => { const l = tf.div(v, tf.scalar(0)) as tf.Scalar; return { loss: l, parts: {} }; }, steps: 2, seed: 1, quiet: true }),
-    (e: unknown) => e instanceof ConfigError && /diverged at step 0/.test((e as Error).message),
+    (e: unknown) => e instanceof TrainingDivergedError && e.code === 'TRAINING_DIVERGED' && e.step === 0 && /training diverged at step 0/.test(e.message),
   );
   v.dispose();
 });

@@ -26,7 +26,8 @@ import { cachedEmbeddings, corpusPatches, weightsHash, type PatchSet } from '../
 import { loadSafetensors, saveSafetensors, type TensorMap } from '../../src/util/safetensors.js';
 import type { Corpus } from '../../src/data/corpus.js';
 import { probe, type ProbeGrid } from '../../src/eval/probes.js';
-import { loadAudioEncoder, loadMusicBert } from '../../src/model/checkpoint.js';
+import { AudioEncoder } from '../../src/model/audioEncoder.js';
+import { MusicBert } from '../../src/model/musicbert.js';
 import { toSegments } from '../../src/model/segments.js';
 import { ready, tf } from '../../src/tensor/backend.js';
 import { parseEncoderObjectives } from '../../src/train/encoderStage.js';
@@ -180,7 +181,7 @@ async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold
   const enc = await pretrain({ ...base, out: join(dir, 'encoder'), objectives: ['mlm'], stopAt: 0, ...(encoderFrom ? { encoderFrom: resolve(encoderFrom) } : {}) });
   const log: Record<string, unknown> = { fold: f, trainClips: fc.tracks.filter((t) => t.split === 'train').length, tags: fc.tagVocabulary.length, encoder: enc.summary.encoder };
   console.log(`fold ${f}: encoder ${enc.summary.encoder.seconds.toFixed(0)} s`, JSON.stringify(enc.summary.encoder.losses));
-  const encoder = await loadAudioEncoder(enc.encoderDir);
+  const encoder = await AudioEncoder.load(enc.encoderDir);
   const dim = encoder.config.embedDim;
   const encHash = weightsHash(Object.fromEntries(Object.entries(encoder.params).map(([n, v]) => [n, { shape: v.shape, data: v.dataSync() as Float32Array }])));
   encoder.dispose();
@@ -206,7 +207,7 @@ async function runFold(f: number, ctx: { corpus: Corpus; clips: RealClip[]; fold
     const r = await pretrain({ ...base, out: join(dir, row), objectives, encoderFrom: enc.encoderDir, modelConfig: { attention: { kind: attention, window: 2 } } });
     log[row] = r.summary.model;
     console.log(`fold ${f} ${row}: stage 2 ${r.summary.model.seconds.toFixed(0)} s`, JSON.stringify(r.summary.model.losses));
-    const { model } = await loadMusicBert(r.modelDir);
+    const model = await MusicBert.load(r.modelDir);
     const d = model.config.dModel;
     put(row, vectors.map((v) => {
       const seg = toSegments(v.data, v.count, model.config.maxMusicLen);

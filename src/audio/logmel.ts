@@ -65,8 +65,14 @@ function requireRate(sampleRate: number): void {
   }
 }
 
+/** A log-mel spectrogram: `data` is [frames, 64] row-major. */
+export interface LogMel {
+  data: Float32Array;
+  frames: number;
+}
+
 /** [frames, 64] row-major; frames = 1 + floor((n - 400) / 160), 0 when n < 400. Throws unless sampleRate === 16000. */
-export function logMel(samples: Float32Array, sampleRate: number): { data: Float32Array; frames: number } {
+export function logMel(samples: Float32Array, sampleRate: number): LogMel {
   requireRate(sampleRate);
   const frames = frameCount(samples.length);
   const data = new Float32Array(frames * MEL_BANDS); // [frames, 64]
@@ -118,7 +124,7 @@ export class LogMelStream {
   }
 
   /** The whole log-mel [frames, 64]; trailing samples shorter than a window are dropped, as in logMel. */
-  finish(): { data: Float32Array; frames: number } {
+  finish(): LogMel {
     this.finished = true;
     const len = this.frames * MEL_BANDS;
     const data = this.out.length === len ? this.out : this.out.slice(0, len);

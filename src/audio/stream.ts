@@ -5,7 +5,7 @@
  */
 import { SAMPLE_RATE, frameCount } from './constants.js';
 import { decodeFileBlocks, probeFile, wavFramesAvailable } from './decode.js';
-import { LogMelStream } from './logmel.js';
+import { LogMelStream, type LogMel } from './logmel.js';
 import { toMono } from './mono.js';
 import { toPatches } from './patches.js';
 import { StreamResampler, resampledLength } from './resample.js';
@@ -19,7 +19,7 @@ export interface StreamOptions {
  * [frames, 64] log-mel of an audio file of any length, streamed (see the module comment).
  * `onProgress` gets the seconds decoded so far after each block.
  */
-export async function logMelFromFile(path: string, opts: StreamOptions = {}): Promise<{ data: Float32Array; frames: number }> {
+export async function logMelFromFile(path: string, opts: StreamOptions = {}): Promise<LogMel> {
   const info = await probeFile(path);
   // A WAV's length is known up front (header and file size), so the output is allocated once at its final size.
   const expectedFrames = info.wav ? frameCount(resampledLength(wavFramesAvailable(info.wav, info.fileBytes), info.wav.sampleRate, SAMPLE_RATE)) : undefined;

@@ -2,9 +2,24 @@ import type { Command } from './command.js';
 import { mainCommand } from './main.js';
 import { featuresCommand } from './features.js';
 import { evalCommand } from './eval.js';
-import { searchCommands } from './search.js';
+import { askCommand, retrievalEvalCommand, searchCommand, similarCommand, tagsCommand } from './search.js';
+import { indexCommand } from './indexCmd.js';
+import { serveCommand } from './serve.js';
 import { pretrainCommand } from './pretrain.js';
 import { synthCommand } from './synth.js';
 
 /** Every sub-command, in the order `musicbert --help` lists them. Add new commands here. */
-export const commands: Command[] = [mainCommand, synthCommand, featuresCommand, pretrainCommand, evalCommand, ...searchCommands];
+export const commands: Command[] = [
+  mainCommand,
+  synthCommand,
+  featuresCommand,
+  pretrainCommand,
+  evalCommand,
+  indexCommand,
+  searchCommand,
+  similarCommand,
+  tagsCommand,
+  askCommand,
+  retrievalEvalCommand,
+  serveCommand,
+];

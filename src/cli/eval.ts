@@ -4,7 +4,7 @@ import { TASK_TITLES, renderMarkdown } from '../eval/report.js';
 import { REP_NAMES, isRepName, type RepName, type SplitMode } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const SPLITS: readonly SplitMode[] = ['ff', 'random', 'cv10'];
 
@@ -56,43 +56,36 @@ export const evalCommand: Command = {
   summary: 'Table 1: probe representations for genre, valence and arousal; write table1.{md,json,svg}',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
       {
-        data: { type: 'string' },
-        out: { type: 'string' },
-        reps: { type: 'string' },
-        seeds: { type: 'string' },
-        split: { type: 'string' },
-        'train-data': { type: 'string' },
-        cache: { type: 'string' },
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
+        data: opt.string({ required: true, meta: 'DIR' }),
+        out: opt.string({ required: true, meta: 'DIR' }),
+        reps: opt.string(),
+        seeds: opt.int({ min: 1, default: 3 }),
+        split: opt.string({ choices: SPLITS, default: 'ff' }),
+        'train-data': opt.string(),
+        cache: opt.string(),
+        quick: opt.flag(),
+        json: opt.flag(),
+        quiet: opt.flag(),
       },
       usage,
     );
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
-    const data = stringOption(args, 'data');
-    const out = stringOption(args, 'out');
-    if (!data || !out) throw new UsageError(`--data DIR and --out DIR are required\n\n${usage}`);
-    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', 3);
-    if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds must be a positive integer, got ${seeds}`);
-    const split = (stringOption(args, 'split') ?? 'ff') as SplitMode;
-    if (!SPLITS.includes(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got "${split}"`);
-    const reps = parseReps(stringOption(args, 'reps'));
-    const quiet = args.values.quiet === true;
+    const { data, out, seeds, quiet } = o;
+    const split = o.split as SplitMode;
+    const reps = parseReps(o.reps);
 
     const progress = evalProgressPrinter(quiet);
     const onProgress = progress.onProgress;
-    const trainData = stringOption(args, 'train-data');
-    const cacheDir = stringOption(args, 'cache');
+    const trainData = o['train-data'];
+    const cacheDir = o.cache;
     const table = await evaluate({
       data,
       out,
       seeds,
       split,
-      quick: args.values.quick === true,
+      quick: o.quick,
       onProgress,
       verbose: !quiet,
       ...(reps ? { reps } : {}),
@@ -100,7 +93,7 @@ export const evalCommand: Command = {
       ...(cacheDir ? { cacheDir } : {}),
     });
     progress.finish();
-    if (args.values.json) process.stdout.write(JSON.stringify(table, null, 2) + '\n');
+    if (o.json) process.stdout.write(JSON.stringify(table, null, 2) + '\n');
     else {
       process.stdout.write(renderMarkdown(table));
       process.stdout.write(`\nwrote ${out}/table1.md, table1.json, table1.svg (${table.tasks.map((t) => TASK_TITLES[t]).join(', ')})\n`);

@@ -7,7 +7,7 @@ import { logMelFromFile } from '../audio/stream.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
-import { parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const KINDS = ['logmel', 'mfcc', 'patches'] as const;
 type Kind = (typeof KINDS)[number];
@@ -41,19 +41,12 @@ export const featuresCommand: Command = {
   summary: 'write log-mel, MFCC or patch features of an audio file as raw float32',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
-      argv,
-      { kind: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } },
-      usage,
-    );
+    const args = parseOptions(argv, { kind: opt.string({ choices: KINDS, default: 'logmel' }), out: opt.string({ required: true, meta: 'FILE' }), json: opt.flag(), quiet: opt.flag() }, usage, {});
     if (args.positionals.length !== 1) throw new UsageError(`expected one audio file, got ${args.positionals.length}\n\n${usage}`);
     const input = args.positionals[0] as string;
-    const kind = stringOption(args, 'kind') ?? 'logmel';
-    if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got "${kind}"`);
-    const out = stringOption(args, 'out');
-    if (!out) throw new UsageError(`--out FILE is required\n\n${usage}`);
+    const { kind, out } = args.values;
 
-    const progress = new Progress({ label: `features ${input} (audio s)`, quiet: args.values.quiet === true });
+    const progress = new Progress({ label: `features ${input} (audio s)`, quiet: args.values.quiet });
     let seconds = 0;
     const { data: logmel, frames } = await logMelFromFile(input, {
       onProgress: (s) => {
@@ -82,7 +75,7 @@ export const featuresCommand: Command = {
       }
     }
     await writeFileAtomic(out, littleEndianBytes(data));
-    const report = args.values.json === true ? { shape, kind, frames, seconds: Number(seconds.toFixed(3)), out } : { shape };
+    const report = args.values.json ? { shape, kind, frames, seconds: Number(seconds.toFixed(3)), out } : { shape };
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;
   },

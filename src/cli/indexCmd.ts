@@ -1,8 +1,7 @@
 /** `musicbert index`: embed a catalogue into a vector store, resumably. */
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
-import { UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
 
@@ -12,6 +11,8 @@ duration) in the vector store at --db. Re-running resumes: ids already stored ar
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
 store holds 20000 tracks or more.`;
+
+const ANN_MODES = ['auto', 'on', 'off'] as const;
 
 function summary(r: IndexReport): string {
   const lines = [
@@ -28,15 +29,20 @@ export const indexCommand: Command = {
   summary: 'embed a catalogue (corpus or folder of audio) into a vector store, resumably',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, input: { type: 'string' }, db: { type: 'string' }, batch: { type: 'string' }, ann: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
-    const model = stringOption(a, 'model');
-    const input = stringOption(a, 'input');
-    const db = stringOption(a, 'db');
-    if (!model || !input || !db) throw new UsageError(`--model, --input and --db are required\n\n${USAGE}`);
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n\n${USAGE}`);
-    const batch = numberOption(stringOption(a, 'batch'), 'batch', 8);
-    const ann = stringOption(a, 'ann') ?? 'auto';
-    if (ann !== 'auto' && ann !== 'on' && ann !== 'off') throw new UsageError(`--ann must be auto, on or off (got "${ann}")`);
+    const { values: o } = parseOptions(
+      argv,
+      {
+        model: opt.string({ required: true, meta: 'DIR' }),
+        input: opt.string({ required: true, meta: 'DIR' }),
+        db: opt.string({ required: true, meta: 'PATH' }),
+        batch: opt.int({ min: 1, default: 8 }),
+        ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
+        json: opt.flag(),
+      },
+      USAGE,
+    );
+    const { model, input, db, batch } = o;
+    const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
     // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
     const stop = new AbortController();
@@ -48,7 +54,7 @@ export const indexCommand: Command = {
     process.on('SIGINT', onSigint);
     try {
       const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
-      process.stdout.write((a.values.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSigint);

@@ -4,7 +4,7 @@
  * report. Every stage caches under --out, so a re-run (or a run after an interruption) reuses the
  * corpus, the checkpoints and the features it already has.
  */
-import { cp, readdir } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluateRetrieval, type RetrievalEval } from '../search/metrics.js';
@@ -15,8 +15,9 @@ import { evaluate } from '../eval/index.js';
 import { renderMarkdown } from '../eval/report.js';
 import { REP_NAMES } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
+import { evalRunDir, listEvalRuns, mainDirs, modelDirs } from '../util/runDirs.js';
 import { formatSeconds } from '../util/progress.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 import { evalProgressPrinter, parseReps } from './eval.js';
 import { formatEval } from './search.js';
 
@@ -26,16 +27,15 @@ import { formatEval } from './search.js';
  * Returns undefined when the run did not train the full row.
  */
 async function publishFullModel(cacheDir: string, modelDir: string): Promise<string | undefined> {
-  const models = join(cacheDir, 'models');
-  if (!existsSync(models)) return undefined;
-  for (const run of (await readdir(models)).sort()) {
-    if (!/-s0-/.test(run)) continue;
-    const encoder = join(models, run, 'encoder', 'audio-encoder');
-    const bert = join(models, run, 'full', 'musicbert');
+  for (const run of await listEvalRuns(cacheDir)) {
+    if (run.seed !== 0) continue;
+    const encoder = modelDirs(evalRunDir(cacheDir, run, 'encoder')).encoder;
+    const bert = modelDirs(evalRunDir(cacheDir, run, 'full')).model;
     if (!existsSync(join(encoder, 'config.json')) || !existsSync(join(bert, 'config.json'))) continue;
     await writeDirAtomic(modelDir, async (tmp) => {
-      await cp(encoder, join(tmp, 'audio-encoder'), { recursive: true });
-      await cp(bert, join(tmp, 'musicbert'), { recursive: true });
+      const published = modelDirs(tmp);
+      await cp(encoder, published.encoder, { recursive: true });
+      await cp(bert, published.model, { recursive: true });
     });
     return modelDir;
   }
@@ -64,37 +64,34 @@ export const mainCommand: Command = {
   summary: 'the main job: generate the built-in corpus, pre-train, evaluate Table 1, print it',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
       {
-        out: { type: 'string' },
-        tracks: { type: 'string' },
-        seconds: { type: 'string' },
-        seed: { type: 'string' },
-        seeds: { type: 'string' },
-        reps: { type: 'string' },
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
+        out: opt.string({ default: MAIN_DEFAULTS.out }),
+        tracks: opt.int({ min: 20 }),
+        seconds: opt.number({ positive: true }),
+        seed: opt.int({ default: MAIN_DEFAULTS.seed }),
+        seeds: opt.int({ min: 1 }),
+        reps: opt.string(),
+        quick: opt.flag(),
+        json: opt.flag(),
+        quiet: opt.flag(),
       },
       usage,
     );
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
-    const quick = args.values.quick === true;
-    const quiet = args.values.quiet === true;
-    const out = resolve(stringOption(args, 'out') ?? MAIN_DEFAULTS.out);
-    const tracks = numberOption(stringOption(args, 'tracks'), 'tracks', quick ? 60 : MAIN_DEFAULTS.tracks);
-    const seconds = numberOption(stringOption(args, 'seconds'), 'seconds', quick ? 4 : MAIN_DEFAULTS.seconds);
-    const seed = numberOption(stringOption(args, 'seed'), 'seed', MAIN_DEFAULTS.seed);
-    const seeds = numberOption(stringOption(args, 'seeds'), 'seeds', quick ? 1 : MAIN_DEFAULTS.seeds);
-    if (!Number.isInteger(tracks) || tracks < 20) throw new UsageError(`--tracks must be an integer of at least 20, got ${tracks}`);
-    const reps = parseReps(stringOption(args, 'reps'));
+    const { quick, quiet, seed } = o;
+    const out = resolve(o.out);
+    const tracks = o.tracks ?? (quick ? 60 : MAIN_DEFAULTS.tracks);
+    const seconds = o.seconds ?? (quick ? 4 : MAIN_DEFAULTS.seconds);
+    const seeds = o.seeds ?? (quick ? 1 : MAIN_DEFAULTS.seeds);
+    const reps = parseReps(o.reps);
     const log = (line: string): void => {
       if (!quiet) process.stderr.write(`${line}\n`);
     };
 
     const t0 = Date.now();
-    const corpusDir = join(out, 'corpus');
+    const dirs = mainDirs(out);
+    const corpusDir = dirs.corpus;
     log(`[1/2] corpus: ${tracks} tracks x ${seconds} s, seed ${seed} -> ${corpusDir}`);
     const corpus = await synthesizeCorpus({ out: corpusDir, tracks, seconds, seed, quiet });
     const tCorpus = (Date.now() - t0) / 1000;
@@ -105,8 +102,8 @@ export const mainCommand: Command = {
     const table = await evaluate({
       data: corpusDir,
       corpus,
-      out: join(out, 'report'),
-      cacheDir: join(out, 'cache'),
+      out: dirs.report,
+      cacheDir: dirs.cache,
       seeds,
       quick,
       onProgress: progress.onProgress,
@@ -117,7 +114,7 @@ export const mainCommand: Command = {
 
     // The joint space in use: text→music retrieval and zero-shot genre on the held-out split.
     let retrieval: RetrievalEval | undefined;
-    const modelDir = await publishFullModel(join(out, 'cache'), join(out, 'model'));
+    const modelDir = await publishFullModel(dirs.cache, dirs.model);
     if (modelDir) {
       log(`      retrieval with the full model (seed 0, ${modelDir})`);
       const space = await JointSpace.load(modelDir);
@@ -126,15 +123,15 @@ export const mainCommand: Command = {
       } finally {
         space.dispose();
       }
-      await writeJsonAtomic(join(out, 'report', 'retrieval.json'), retrieval);
+      await writeJsonAtomic(dirs.retrieval, retrieval);
     }
     const total = (Date.now() - t0) / 1000;
-    if (args.values.json) {
+    if (o.json) {
       process.stdout.write(JSON.stringify({ ...table, retrieval, model: modelDir, elapsedS: Math.round(total) }, null, 2) + '\n');
     } else {
       process.stdout.write(renderMarkdown(table));
       if (retrieval) process.stdout.write(`\n## The joint space (full model, seed 0: ${modelDir})\n\n${formatEval(retrieval)}\n`);
-      process.stdout.write(`\nwrote ${join(out, 'report')}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
+      process.stdout.write(`\nwrote ${dirs.report}/table1.{md,json,svg} in ${formatSeconds(total)} (corpus ${formatSeconds(tCorpus)})\n`);
     }
     return 0;
   },

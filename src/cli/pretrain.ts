@@ -1,9 +1,9 @@
 /** `musicbert pretrain`: stage 1 (audio encoder on tags) + stage 2 (MusicBert objectives) on a corpus. */
 import { UsageError } from '../util/errors.js';
 import { formatSeconds } from '../util/progress.js';
-import { parseCommandArgs, numberOption, stringOption, type Command } from './command.js';
-import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
+import { opt, parseOptions, type Command } from './command.js';
 import { ENCODER_OBJECTIVES, parseEncoderObjectives } from '../train/encoderStage.js';
+import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
 
@@ -57,64 +57,50 @@ export const pretrainCommand: Command = {
   summary: 'pre-train the audio encoder and the shared MusicBert on a corpus',
   usage,
   async run(argv) {
-    const args = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
       {
-        data: { type: 'string' },
-        out: { type: 'string' },
-        objectives: { type: 'string' },
-        weights: { type: 'string' },
-        config: { type: 'string' },
-        steps: { type: 'string' },
-        batch: { type: 'string' },
-        lr: { type: 'string' },
-        'encoder-steps': { type: 'string' },
-        'encoder-from': { type: 'string' },
-        'encoder-objectives': { type: 'string' },
-        'extra-audio': { type: 'string', multiple: true },
-        seed: { type: 'string' },
-        cache: { type: 'string' },
-        'checkpoint-every': { type: 'string' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean' },
+        data: opt.string({ required: true, meta: 'DIR' }),
+        out: opt.string({ required: true, meta: 'DIR' }),
+        objectives: opt.string(),
+        weights: opt.string(),
+        config: opt.string({ default: 'small' }),
+        steps: opt.int({ min: 1 }),
+        batch: opt.int({ min: 2 }),
+        lr: opt.number({ positive: true }),
+        'encoder-steps': opt.int({ min: 0 }),
+        'encoder-from': opt.string(),
+        'encoder-objectives': opt.string(),
+        'extra-audio': opt.strings(),
+        seed: opt.int({ min: 0, default: 0 }),
+        cache: opt.string(),
+        'checkpoint-every': opt.int({ min: 1 }),
+        json: opt.flag(),
+        quiet: opt.flag(),
       },
       usage,
     );
-    if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"\n\n${usage}`);
-    const data = stringOption(args, 'data');
-    const out = stringOption(args, 'out');
-    if (!data || !out) throw new UsageError(`--data DIR and --out DIR are required\n\n${usage}`);
-    const config = (stringOption(args, 'config') ?? 'small') as PresetName;
-    const p = preset(config); // validates the name
-    const int = (name: string, fallback: number, min: number): number => {
-      const v = numberOption(stringOption(args, name), name, fallback);
-      if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer >= ${min}, got ${v}`);
-      return v;
-    };
-    const lr = numberOption(stringOption(args, 'lr'), 'lr', p.lr);
-    if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
-    const objectivesText = stringOption(args, 'objectives');
-    const encObjectivesText = stringOption(args, 'encoder-objectives');
-    const extraAudio = ((args.values['extra-audio'] as string[] | undefined) ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+    const config = o.config as PresetName;
+    const p = preset(config); // validates the name; its values are the defaults
     const result = await pretrain({
-      data,
-      out,
-      objectives: objectivesText ? parseObjectives(objectivesText) : undefined,
-      weights: parseWeights(stringOption(args, 'weights')),
+      data: o.data,
+      out: o.out,
+      objectives: o.objectives ? parseObjectives(o.objectives) : undefined,
+      weights: parseWeights(o.weights),
       config,
-      steps: int('steps', p.steps, 1),
-      batch: int('batch', p.batch, 2),
-      lr,
-      encoderSteps: int('encoder-steps', p.encoderSteps, 0),
-      encoderFrom: stringOption(args, 'encoder-from'),
-      encoderObjectives: encObjectivesText ? parseEncoderObjectives(encObjectivesText) : undefined,
-      extraAudio: extraAudio.length ? extraAudio : undefined,
-      seed: int('seed', 0, 0),
-      cacheDir: stringOption(args, 'cache'),
-      checkpointEvery: stringOption(args, 'checkpoint-every') === undefined ? undefined : int('checkpoint-every', 1, 1),
-      quiet: args.values.quiet === true,
+      steps: o.steps ?? p.steps,
+      batch: o.batch ?? p.batch,
+      lr: o.lr ?? p.lr,
+      encoderSteps: o['encoder-steps'] ?? p.encoderSteps,
+      encoderFrom: o['encoder-from'],
+      encoderObjectives: o['encoder-objectives'] ? parseEncoderObjectives(o['encoder-objectives']) : undefined,
+      extraAudio: o['extra-audio'].length ? o['extra-audio'] : undefined,
+      seed: o.seed,
+      cacheDir: o.cache,
+      checkpointEvery: o['checkpoint-every'],
+      quiet: o.quiet,
     });
-    if (args.values.json === true) {
+    if (o.json) {
       process.stdout.write(JSON.stringify({ encoderDir: result.encoderDir, modelDir: result.modelDir, ...result.summary }, null, 2) + '\n');
     } else {
       process.stdout.write(textSummary(result) + '\n');

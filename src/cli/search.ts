@@ -2,7 +2,7 @@
  * `musicbert search | similar | tags | ask | retrieval-eval`: the joint space from the command
  * line. Every command prints a readable table, or JSON with --json.
  */
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { Catalogue } from '../search/catalogue.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { askTrack, type Answer } from '../search/ask.js';
@@ -11,9 +11,7 @@ import type { SearchHit } from '../search/store.js';
 import { parseLabels, zeroShotLabels, type LabelScore } from '../search/zeroShot.js';
 import type { Split } from '../data/corpus.js';
 import { UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
-import { indexCommand } from './indexCmd.js';
-import { serveCommand } from './serve.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -24,16 +22,8 @@ function warnUnknown(words: string[]): void {
   if (words.length > 0) process.stderr.write(`musicbert: not in the model's vocabulary (read as unknown): ${words.join(', ')}\n`);
 }
 
-function kOption(value: string | undefined): number {
-  const k = numberOption(value, 'k', 10);
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new UsageError(`--k must be an integer from 1 to 1000 (got ${value})`);
-  return k;
-}
-
-function required(value: string | undefined, name: string, usage: string): string {
-  if (value === undefined || value === '') throw new UsageError(`--${name} is required\n\n${usage}`);
-  return value;
-}
+/** Results to return (search, similar). */
+const kOption = () => opt.int({ min: 1, max: 1000, default: 10 });
 
 export function formatHits(hits: readonly SearchHit[]): string {
   if (hits.length === 0) return '(no results: the store is empty)';
@@ -62,16 +52,14 @@ export const searchCommand: Command = {
   summary: 'text → music: find catalogue tracks matching a description',
   usage: SEARCH_USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { db: { type: 'string' }, model: { type: 'string' }, k: { type: 'string' }, exact: { type: 'boolean' }, json: { type: 'boolean' } }, SEARCH_USAGE);
-    const db = required(stringOption(a, 'db'), 'db', SEARCH_USAGE);
+    const a = parseOptions(argv, { db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), k: kOption(), exact: opt.flag(), json: opt.flag() }, SEARCH_USAGE, {});
+    const { db, k, model } = a.values;
     const query = a.positionals.join(' ').trim();
     if (!query) throw new UsageError(`give a text query\n\n${SEARCH_USAGE}`);
-    const k = kOption(stringOption(a, 'k'));
-    const model = stringOption(a, 'model');
     const cat = await Catalogue.open(model ? { db, model } : { db });
     try {
       warnUnknown(cat.space.unknownWords(query));
-      const hits = await cat.searchText(query, k, { exact: a.values.exact === true });
+      const hits = await cat.searchText(query, k, { exact: a.values.exact });
       out(a.values.json ? JSON.stringify({ query, k, hits }, null, 2) : formatHits(hits));
     } finally {
       cat.close();
@@ -89,12 +77,10 @@ export const similarCommand: Command = {
   summary: 'music → music: catalogue tracks that sound like a track or a file',
   usage: SIMILAR_USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { db: { type: 'string' }, model: { type: 'string' }, k: { type: 'string' }, json: { type: 'boolean' } }, SIMILAR_USAGE);
-    const db = required(stringOption(a, 'db'), 'db', SIMILAR_USAGE);
+    const a = parseOptions(argv, { db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), k: kOption(), json: opt.flag() }, SIMILAR_USAGE, {});
+    const { db, k, model } = a.values;
     if (a.positionals.length !== 1) throw new UsageError(`give one track id or audio file\n\n${SIMILAR_USAGE}`);
     const query = a.positionals[0] as string;
-    const k = kOption(stringOption(a, 'k'));
-    const model = stringOption(a, 'model');
     const cat = await Catalogue.open(model ? { db, model } : { db });
     try {
       const r = await cat.similar(query, k);
@@ -115,12 +101,11 @@ export const tagsCommand: Command = {
   summary: 'zero-shot labels for an audio file from free-text label names',
   usage: TAGS_USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, labels: { type: 'string' }, template: { type: 'string', multiple: true }, json: { type: 'boolean' } }, TAGS_USAGE);
-    const model = required(stringOption(a, 'model'), 'model', TAGS_USAGE);
-    const labels = parseLabels(required(stringOption(a, 'labels'), 'labels', TAGS_USAGE));
+    const a = parseOptions(argv, { model: opt.string({ required: true, meta: 'DIR' }), labels: opt.string({ required: true }), template: opt.strings(), json: opt.flag() }, TAGS_USAGE, {});
+    const { model, template: templates } = a.values;
+    const labels = parseLabels(a.values.labels);
     if (a.positionals.length !== 1) throw new UsageError(`give one audio file\n\n${TAGS_USAGE}`);
     const audio = a.positionals[0] as string;
-    const templates = (a.values.template as string[] | undefined) ?? [];
     const space = await JointSpace.load(model);
     try {
       warnUnknown(space.unknownWords(labels));
@@ -148,12 +133,10 @@ export const askCommand: Command = {
   summary: 'answer a question about an audio file by ranking answers in the joint space',
   usage: ASK_USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, choices: { type: 'string' }, template: { type: 'string' }, json: { type: 'boolean' } }, ASK_USAGE);
-    const model = required(stringOption(a, 'model'), 'model', ASK_USAGE);
+    const a = parseOptions(argv, { model: opt.string({ required: true, meta: 'DIR' }), choices: opt.string(), template: opt.string(), json: opt.flag() }, ASK_USAGE, {});
+    const { model, choices, template } = a.values;
     if (a.positionals.length !== 2) throw new UsageError(`give an audio file and a question\n\n${ASK_USAGE}`);
     const [audio, question] = a.positionals as [string, string];
-    const choices = stringOption(a, 'choices');
-    const template = stringOption(a, 'template');
     const space = await JointSpace.load(model);
     try {
       const r = await askTrack(space, await space.embedAudio(audio), question, {
@@ -195,12 +178,12 @@ export const retrievalEvalCommand: Command = {
   summary: 'text→music R@1/5/10, median rank and zero-shot genre accuracy on held-out tracks',
   usage: EVAL_USAGE,
   async run(argv) {
-    const a = parseCommandArgs(argv, { model: { type: 'string' }, data: { type: 'string' }, split: { type: 'string' }, template: { type: 'string' }, json: { type: 'boolean' } }, EVAL_USAGE);
-    const model = required(stringOption(a, 'model'), 'model', EVAL_USAGE);
-    const data = required(stringOption(a, 'data'), 'data', EVAL_USAGE);
-    const split = stringOption(a, 'split');
-    if (split !== undefined && !['train', 'valid', 'test'].includes(split)) throw new UsageError(`--split must be train, valid or test (got "${split}")`);
-    const template = stringOption(a, 'template');
+    const a = parseOptions(
+      argv,
+      { model: opt.string({ required: true, meta: 'DIR' }), data: opt.string({ required: true, meta: 'DIR' }), split: opt.string({ choices: ['train', 'valid', 'test'] }), template: opt.string(), json: opt.flag() },
+      EVAL_USAGE,
+    );
+    const { model, data, split, template } = a.values;
     const corpus = await loadCorpus(data);
     const space = await JointSpace.load(model);
     try {
@@ -214,6 +197,3 @@ export const retrievalEvalCommand: Command = {
     }
   },
 };
-
-/** Every command of the search layer, registered in one place (cli/commands.ts). */
-export const searchCommands: Command[] = [indexCommand, searchCommand, similarCommand, tagsCommand, askCommand, retrievalEvalCommand, serveCommand];

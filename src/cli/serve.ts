@@ -2,8 +2,7 @@
 import { Catalogue } from '../search/catalogue.js';
 import { parseLabels } from '../search/zeroShot.js';
 import { startServer } from '../serve/server.js';
-import { UsageError } from '../util/errors.js';
-import { numberOption, parseCommandArgs, stringOption, type Command } from './command.js';
+import { opt, parseOptions, type Command } from './command.js';
 
 const USAGE = `usage: musicbert serve --db PATH [--model DIR] [--port 8080] [--host 127.0.0.1] [--labels "jazz,rock,..."]
                        [--max-upload-mb 20] [--timeout-s 60]
@@ -19,26 +18,25 @@ export const serveCommand: Command = {
   summary: 'HTTP API and web page: search, similar tracks, tags and questions for uploads',
   usage: USAGE,
   async run(argv) {
-    const a = parseCommandArgs(
+    const { values: o } = parseOptions(
       argv,
-      { db: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, labels: { type: 'string' }, 'max-upload-mb': { type: 'string' }, 'timeout-s': { type: 'string' } },
+      {
+        db: opt.string({ required: true, meta: 'PATH' }),
+        model: opt.string(),
+        port: opt.int({ min: 0, max: 65535, default: 8080 }),
+        host: opt.string({ default: '127.0.0.1' }),
+        labels: opt.string(),
+        'max-upload-mb': opt.number({ positive: true, default: 20 }),
+        'timeout-s': opt.number({ positive: true, default: 60 }),
+      },
       USAGE,
     );
-    const db = stringOption(a, 'db');
-    if (!db) throw new UsageError(`--db is required\n\n${USAGE}`);
-    if (a.positionals.length > 0) throw new UsageError(`unexpected argument "${a.positionals[0]}"\n\n${USAGE}`);
-    const port = numberOption(stringOption(a, 'port'), 'port', 8080);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535 (got ${port})`);
-    const uploadMb = numberOption(stringOption(a, 'max-upload-mb'), 'max-upload-mb', 20);
-    const timeoutS = numberOption(stringOption(a, 'timeout-s'), 'timeout-s', 60);
-    if (!(uploadMb > 0) || !(timeoutS > 0)) throw new UsageError('--max-upload-mb and --timeout-s must be positive');
-    const labelsText = stringOption(a, 'labels');
-    const model = stringOption(a, 'model');
+    const { db, model, port, host, labels: labelsText, 'max-upload-mb': uploadMb, 'timeout-s': timeoutS } = o;
     const catalogue = await Catalogue.open(model ? { db, model } : { db });
     const running = await startServer({
       catalogue,
       port,
-      host: stringOption(a, 'host') ?? '127.0.0.1',
+      host,
       limits: { maxUploadBytes: Math.round(uploadMb * (1 << 20)), requestTimeoutMs: Math.round(timeoutS * 1000) },
       ...(labelsText ? { labels: parseLabels(labelsText) } : {}),
       log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),

@@ -12,20 +12,16 @@ import { mkdir, stat, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TrackRecord } from './corpus.js';
-import { patchesFromFile } from '../audio/index.js';
+import { patchesFromFile, PATCH_SIZE, type PatchSet } from '../audio/index.js';
 import { loadSafetensors, saveSafetensors, type TensorMap } from '../util/safetensors.js';
 import { Progress } from '../util/progress.js';
 import { DatasetError } from '../util/errors.js';
+import { corpusCacheDir } from '../util/runDirs.js';
 
 /** Bump when the audio front end changes its output, to invalidate cached patches. */
 export const PATCH_CACHE_VERSION = 1;
-const PATCH_SIZE = 96 * 64;
 
-/** A track's log-mel patches, [count, 96, 64] row-major. */
-export interface PatchSet {
-  data: Float32Array;
-  count: number;
-}
+export type { PatchSet };
 
 /** A track's vectors, [count, dim] row-major. */
 export interface VectorSet {
@@ -42,7 +38,7 @@ function sha(text: string | Uint8Array): string {
  * or under `fallback` when the corpus directory is read-only (a mounted dataset).
  */
 export async function defaultCacheDir(dataDir: string, fallback: string): Promise<string> {
-  const dir = join(resolve(dataDir), '.musicbert-cache');
+  const dir = corpusCacheDir(dataDir);
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);

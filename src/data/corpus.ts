@@ -1,11 +1,8 @@
 /**
  * One in-memory view of a music corpus, whatever layout it came from: the built-in generator's
  * output (manifest.json) or the public layouts (GTZAN folders, Deezer mood CSVs, MuMu-style album
- * JSON). Loading never throws for a missing or unreadable audio file: such files are skipped and
- * listed in `problems`, so one bad file in 18k does not stop a run. Malformed metadata (a CSV row
- * with the wrong columns, JSON that does not parse) is a DatasetError naming the file and line.
+ * JSON). Types only, imported by every layer; `loadCorpus` (datasets/load.ts) makes one.
  */
-import { loadCorpusDir, type LoadCorpusOptions } from './datasets/load.js';
 
 export type Split = 'train' | 'valid' | 'test';
 
@@ -47,16 +44,3 @@ export interface Corpus {
   tagVocabulary: string[];
   problems: LoadProblem[];
 }
-
-export type { LoadCorpusOptions };
-
-/**
- * Load a corpus directory: the generator's output (manifest.json) or the public layouts found in
- * it (GTZAN genres/<genre>/<genre>.000NN.wav [+ split csv], Deezer CSVs + audio folder, MuMu-style
- * albums JSON). Missing/unreadable files are collected in `problems`, not fatal.
- */
-export function loadCorpus(dir: string, opts: LoadCorpusOptions = {}): Promise<Corpus> {
-  return loadCorpusDir(dir, opts);
-}
-
-export { formatProblems } from './datasets/problems.js';

@@ -6,10 +6,12 @@
  *   corpus ─ held-out split ─┬─ representation(seed) → features [n, d] (cached) ─ probes ─┐
  *                            └─ training tracks (never the held-out ones) ───────────────┘→ Table1
  */
-import { join, resolve } from 'node:path';
-import { loadCorpus, type Corpus, type TrackRecord } from '../data/corpus.js';
+import { resolve } from 'node:path';
+import type { Corpus, TrackRecord } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { ready } from '../tensor/backend.js';
 import { DatasetError, UsageError } from '../util/errors.js';
+import { evalCacheDir } from '../util/runDirs.js';
 import { DEFAULT_GRID, QUICK_GRID, availableTasks, outerSplits, runProbes } from './probes.js';
 import { summariseRow, writeReport, type RunResult, type Table1, type Table1Row } from './report.js';
 import { cachedRepresentation } from './representations/cache.js';
@@ -79,7 +81,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<Table1> {
   if (corpus.tracks.length === 0) throw new DatasetError('the corpus has no usable tracks', opts.data);
   const trainCorpus = opts.trainCorpus ?? (opts.trainData ? await loadCorpus(opts.trainData) : undefined);
   const learnFrom = trainingCorpus(corpus, split, probeSeed, trainCorpus);
-  const cacheDir = resolve(opts.cacheDir ?? join(opts.out, 'cache'));
+  const cacheDir = resolve(opts.cacheDir ?? evalCacheDir(opts.out));
   const frontend = new LogMelSource();
   const grid = quick ? QUICK_GRID : DEFAULT_GRID;
   const nTasks = availableTasks(corpus.tracks).length;

@@ -9,19 +9,18 @@
  * With the VGGish preset (config.ts `vggishConfig`) this is the published layout: conv 64 | pool |
  * 128 | pool | 256,256 | pool | 512,512 | pool → 6x4x512 → 4096 → 4096 → 128. The default is
  * narrower so it trains on a CPU in minutes. No batch-norm or dropout (VGGish has none), so the
- * `training` flag changes nothing today; it is kept so callers need not change if that does.
+ * same forward pass serves training and inference.
  */
 import { tf } from '../tensor/backend.js';
 import { conv3x3Relu, linear, maxPool2x2 } from '../tensor/ops.js';
-import type { AudioEncoderConfig } from './config.js';
-import { disposeParams, initParams, paramsFromWeights, type ParamSpecs, type Params } from './params.js';
+import { poolsAfter, type AudioEncoderConfig } from './config.js';
+import { loadCheckpointOf, saveCheckpoint, type TrainingState } from './checkpoint.js';
+import { convStackSpecs, disposeParams, initParams, paramsFromWeights, zerosSpec, type ParamSpecs, type Params } from './params.js';
 import type { TensorMap } from '../util/safetensors.js';
 import { UsageError } from '../util/errors.js';
 
-/** Where the 2x2 pools go: after conv i when the next conv changes width, and after the last. */
-function poolsAfter(channels: number[]): boolean[] {
-  return channels.map((c, i) => i === channels.length - 1 || channels[i + 1] !== c);
-}
+/** Patches per encoder pass when embedding (the last block is zero-padded to this size, see embedPatches). */
+export const PATCH_BATCH = 16;
 
 /** Spatial size after the conv stack: 96x64 halved once per pool. */
 export function featureShape(c: AudioEncoderConfig): [number, number, number] {
@@ -33,14 +32,8 @@ export function featureShape(c: AudioEncoderConfig): [number, number, number] {
 
 /** He-normal init for ReLU layers, Glorot for the linear embedding and concept layers. */
 export function audioEncoderSpecs(c: AudioEncoderConfig): ParamSpecs {
-  const specs: ParamSpecs = {};
-  const zeros = (n: number) => ({ shape: [n], init: { kind: 'zeros' as const } });
-  let cin = 1;
-  c.channels.forEach((cout, i) => {
-    specs[`conv.${i}.weight`] = { shape: [3, 3, cin, cout], init: { kind: 'normal', std: Math.sqrt(2 / (9 * cin)) } };
-    specs[`conv.${i}.bias`] = zeros(cout);
-    cin = cout;
-  });
+  const specs = convStackSpecs(c.channels);
+  const zeros = zerosSpec;
   const [fh, fw, fc] = featureShape(c);
   let din = fh * fw * fc;
   c.dense.forEach((dout, j) => {
@@ -72,12 +65,23 @@ export class AudioEncoder {
     return new AudioEncoder(config, paramsFromWeights(audioEncoderSpecs(config), weights, source));
   }
 
+  /** Load a checkpoint directory written by `save` (CheckpointError names the file and the problem). */
+  static async load(dir: string): Promise<AudioEncoder> {
+    const { config, weights, weightsPath } = await loadCheckpointOf(dir, 'audio-encoder');
+    return AudioEncoder.fromWeights(config, weights, weightsPath);
+  }
+
+  /** Write this encoder as a checkpoint directory, atomically; `training` adds the resume state. */
+  save(dir: string, training: TrainingState = {}): Promise<void> {
+    return saveCheckpoint(dir, { config: this.config, params: this.params, ...training });
+  }
+
   private p<R extends tf.Rank>(name: string): tf.Tensor<R> {
     return this.params[name] as unknown as tf.Tensor<R>;
   }
 
   /** patches [N,96,64] → embeddings [N,embedDim]. */
-  embed(patches: tf.Tensor3D, _training = false): tf.Tensor2D {
+  embed(patches: tf.Tensor3D): tf.Tensor2D {
     const c = this.config;
     const [n, frames, bands] = patches.shape;
     if (frames !== c.patchFrames || bands !== c.melBands) {
@@ -105,21 +109,28 @@ export class AudioEncoder {
 
   /**
    * Embed `count` patches stored row-major in `patches` ([count,96,64]) → Float32Array [count,embedDim],
-   * `batch` patches at a time, without gradients.
+   * without gradients, in passes of exactly `batch` patches: the last block is zero-padded, so a
+   * kernel does the same arithmetic for a patch whatever else shares its block and the same patch
+   * always gives a bit-identical vector (training inputs, Table 1 and search agree).
    */
-  async embedPatches(patches: Float32Array, count: number, batch = 64): Promise<Float32Array> {
+  async embedPatches(patches: Float32Array, count: number, batch = PATCH_BATCH): Promise<Float32Array> {
     const c = this.config;
     const per = c.patchFrames * c.melBands;
     if (!Number.isInteger(count) || count < 0 || patches.length !== count * per) {
       throw new UsageError(`AudioEncoder.embedPatches: expected ${count} x ${c.patchFrames} x ${c.melBands} = ${count * per} values (got ${patches.length})`);
     }
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`AudioEncoder.embedPatches: batch must be a positive integer (got ${batch})`);
-    const out = new Float32Array(count * c.embedDim);
+    const D = c.embedDim;
+    const out = new Float32Array(count * D);
+    const block = new Float32Array(batch * per); // [batch, 96, 64]
     for (let start = 0; start < count; start += batch) {
       const m = Math.min(batch, count - start);
-      const emb = tf.tidy(() => this.embed(tf.tensor3d(patches.subarray(start * per, (start + m) * per), [m, c.patchFrames, c.melBands])));
-      out.set(await emb.data(), start * c.embedDim);
+      block.fill(0);
+      block.set(patches.subarray(start * per, (start + m) * per));
+      const emb = tf.tidy(() => this.embed(tf.tensor3d(block, [batch, c.patchFrames, c.melBands])));
+      const v = (await emb.data()) as Float32Array;
       emb.dispose();
+      out.set(v.subarray(0, m * D), start * D);
     }
     return out;
   }

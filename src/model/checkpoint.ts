@@ -6,7 +6,9 @@
  *   vocab.txt                the tokenizer (optional)
  *   optimizer.safetensors    optimizer slots (optional, for resume)
  *   trainer_state.json       step, schedule, RNG state… whatever the trainer needs (optional)
- * Weights reload bit-for-bit; every weight is checked against the config before use.
+ * Weights reload bit-for-bit; every weight is checked against the config before use. This is the
+ * format; the models load and save themselves through it (`MusicBert.load/save`,
+ * `AudioEncoder.load/save`).
  */
 import { readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,8 +19,6 @@ import { decodeSafetensors, encodeSafetensors, type TensorMap } from '../util/sa
 import { Tokenizer } from '../text/tokenizer.js';
 import { parseConfig, type AudioEncoderConfig, type ModelConfig, type MusicBertConfig } from './config.js';
 import { paramsToTensorMap } from './params.js';
-import { MusicBert } from './musicbert.js';
-import { AudioEncoder } from './audioEncoder.js';
 
 export const CHECKPOINT_FILES = {
   config: 'config.json',
@@ -28,12 +28,16 @@ export const CHECKPOINT_FILES = {
   state: 'trainer_state.json',
 } as const;
 
-export interface CheckpointParts {
+/** What a trainer adds to a checkpoint so a killed run resumes exactly. */
+export interface TrainingState {
+  optimizer?: TensorMap;
+  state?: unknown;
+}
+
+export interface CheckpointParts extends TrainingState {
   config: AudioEncoderConfig | MusicBertConfig;
   params: Record<string, tf.Variable>;
   tokenizer?: Tokenizer;
-  optimizer?: TensorMap;
-  state?: unknown;
 }
 
 export interface LoadedCheckpoint {
@@ -107,25 +111,15 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   return out;
 }
 
-export async function loadMusicBert(dir: string): Promise<{ model: MusicBert; tokenizer: Tokenizer | undefined; state?: unknown; optimizer?: TensorMap }> {
-  const ck = await loadCheckpoint(dir);
-  const configPath = join(dir, CHECKPOINT_FILES.config);
-  if (ck.config.kind !== 'musicbert') throw new CheckpointError(`holds a "${ck.config.kind}" model, not "musicbert"`, configPath);
-  if (ck.tokenizer && ck.tokenizer.size !== ck.config.vocabSize) {
-    throw new CheckpointError(`vocabulary has ${ck.tokenizer.size} tokens but the config says vocabSize ${ck.config.vocabSize}`, join(dir, CHECKPOINT_FILES.vocab));
-  }
-  const model = MusicBert.fromWeights(ck.config, ck.weights, join(dir, CHECKPOINT_FILES.weights));
-  const out: { model: MusicBert; tokenizer: Tokenizer | undefined; state?: unknown; optimizer?: TensorMap } = { model, tokenizer: ck.tokenizer };
-  if (ck.state !== undefined) out.state = ck.state;
-  if (ck.optimizer) out.optimizer = ck.optimizer;
-  return out;
-}
+/** A checkpoint of one model kind, its config typed accordingly. */
+export type CheckpointOf<K extends ModelConfig['kind']> = Omit<LoadedCheckpoint, 'config'> & {
+  config: Extract<ModelConfig, { kind: K }>;
+  weightsPath: string;
+};
 
-export async function loadAudioEncoder(dir: string): Promise<AudioEncoder> {
+/** loadCheckpoint, then insist on the model kind (a CheckpointError names config.json otherwise). */
+export async function loadCheckpointOf<K extends ModelConfig['kind']>(dir: string, kind: K): Promise<CheckpointOf<K>> {
   const ck = await loadCheckpoint(dir);
-  if (ck.config.kind !== 'audio-encoder') {
-    throw new CheckpointError(`holds a "${ck.config.kind}" model, not "audio-encoder"`, join(dir, CHECKPOINT_FILES.config));
-  }
-  return AudioEncoder.fromWeights(ck.config, ck.weights, join(dir, CHECKPOINT_FILES.weights));
+  if (ck.config.kind !== kind) throw new CheckpointError(`holds a "${ck.config.kind}" model, not "${kind}"`, join(dir, CHECKPOINT_FILES.config));
+  return { ...ck, config: ck.config as Extract<ModelConfig, { kind: K }>, weightsPath: join(dir, CHECKPOINT_FILES.weights) };
 }
-

@@ -37,9 +37,17 @@ export interface MusicBertConfig {
   numConcepts: number;
   /** Size of the shared text–music retrieval space. */
   projDim: number;
+  /**
+   * Temperature of the text–music alignment (CLIP-style InfoNCE over cosine similarities): the
+   * scale pre-training sharpens similarities by, so zero-shot labels are scored at it too.
+   */
+  alignTemperature: number;
 }
 
 export type ModelConfig = AudioEncoderConfig | MusicBertConfig;
+
+/** The alignment temperature of every model trained before it was a config field (config.json without it loads with this). */
+export const DEFAULT_ALIGN_TEMPERATURE = 0.1;
 
 /** Small default encoder: trains on CPU in minutes. */
 export function audioEncoderConfig(overrides: Partial<AudioEncoderConfig> = {}): AudioEncoderConfig {
@@ -77,6 +85,7 @@ export function musicBertConfig(overrides: Partial<MusicBertConfig> = {}): Music
     attention: { kind: 'full', window: 8 },
     numConcepts: 32,
     projDim: 128,
+    alignTemperature: DEFAULT_ALIGN_TEMPERATURE,
     ...overrides,
   };
   validateMusicBert(c, 'musicBertConfig()');
@@ -95,15 +104,17 @@ export function parseConfig(json: unknown, source: string): ModelConfig {
     return { ...c, channels: [...c.channels], dense: [...c.dense] };
   }
   if (kind === 'musicbert') {
-    validateMusicBert(json as Record<string, unknown>, source);
-    const c = json as unknown as MusicBertConfig;
+    // Checkpoints written before the temperature was a field were trained at the default.
+    const withDefaults = { alignTemperature: DEFAULT_ALIGN_TEMPERATURE, ...(json as Record<string, unknown>) };
+    validateMusicBert(withDefaults, source);
+    const c = withDefaults as unknown as MusicBertConfig;
     return { ...c, attention: { ...c.attention } };
   }
   throw new ConfigError(`field "kind" must be "audio-encoder" or "musicbert" (got ${JSON.stringify(kind)})`, source);
 }
 
 const AUDIO_FIELDS = ['kind', 'channels', 'dense', 'embedDim', 'numConcepts', 'patchFrames', 'melBands'];
-const BERT_FIELDS = ['kind', 'musicDim', 'vocabSize', 'maxTextLen', 'maxMusicLen', 'dModel', 'layers', 'heads', 'ffn', 'dropout', 'attention', 'numConcepts', 'projDim'];
+const BERT_FIELDS = ['kind', 'musicDim', 'vocabSize', 'maxTextLen', 'maxMusicLen', 'dModel', 'layers', 'heads', 'ffn', 'dropout', 'attention', 'numConcepts', 'projDim', 'alignTemperature'];
 
 function checkFields(o: object, allowed: string[], source: string): void {
   for (const k of Object.keys(o)) {
@@ -130,11 +141,12 @@ function intList(o: Record<string, unknown>, k: string, source: string, minLen: 
   return v as number[];
 }
 
-/** Number of 2x2 pools: one at the end of each run of equal conv widths (VGGish: 64|128|256,256|512,512 → 4). */
-export function poolCount(channels: number[]): number {
-  let n = 0;
-  for (let i = 0; i < channels.length; i++) if (i === channels.length - 1 || channels[i + 1] !== channels[i]) n++;
-  return n;
+/**
+ * Where the 2x2 max-pools go: after conv i when the next conv changes width, and after the last,
+ * i.e. one at the end of each run of equal widths (VGGish: 64|128|256,256|512,512 → 4 pools).
+ */
+export function poolsAfter(channels: readonly number[]): boolean[] {
+  return channels.map((c, i) => i === channels.length - 1 || channels[i + 1] !== c);
 }
 
 function validateAudioEncoder(o: Record<string, unknown> | AudioEncoderConfig, source: string): void {
@@ -146,7 +158,7 @@ function validateAudioEncoder(o: Record<string, unknown> | AudioEncoderConfig, s
   posInt(r, 'numConcepts', source);
   if (r.patchFrames !== 96) throw new ConfigError(`field "patchFrames" must be 96 (VGGish patches are 0.96 s of 10 ms frames; got ${JSON.stringify(r.patchFrames)})`, source);
   if (r.melBands !== 64) throw new ConfigError(`field "melBands" must be 64 (got ${JSON.stringify(r.melBands)})`, source);
-  const pools = poolCount(channels);
+  const pools = poolsAfter(channels).filter(Boolean).length;
   // 96x64 halves per pool; it must stay at least 1x1.
   if (64 >> pools < 1) throw new ConfigError(`field "channels" implies ${pools} 2x2 pools, which shrink a 96x64 patch below 1x1 (at most 6)`, source);
 }
@@ -175,4 +187,6 @@ function validateMusicBert(o: Record<string, unknown> | MusicBertConfig, source:
   }
   posInt(r, 'numConcepts', source);
   posInt(r, 'projDim', source);
+  const t = r.alignTemperature;
+  if (typeof t !== 'number' || !(t > 0 && t <= 10)) throw new ConfigError(`field "alignTemperature" must be a number in (0, 10] (got ${JSON.stringify(t)})`, source);
 }

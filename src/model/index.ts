@@ -10,7 +10,8 @@ export {
 } from './config.js';
 export { toSegments } from './segments.js';
 export { AudioEncoder } from './audioEncoder.js';
-export { MusicBert, CLS_ID, SEP_ID, type MusicBertInput, type MusicBertOutput } from './musicbert.js';
-export { saveCheckpoint, loadCheckpoint, loadMusicBert, loadAudioEncoder, CHECKPOINT_FILES, type CheckpointParts, type LoadedCheckpoint } from './checkpoint.js';
+export { MusicBert, type MusicBertInput, type MusicBertOutput } from './musicbert.js';
+export { MusicBertPipeline, PIPELINE_DIRS, type AudioInput, type EncodedTrack, type PatchVectors, type PipelineOptions, type TrackEmbedding } from './pipeline.js';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointOf, CHECKPOINT_FILES, type CheckpointParts, type CheckpointOf, type LoadedCheckpoint, type TrainingState } from './checkpoint.js';
 export { countParams, type Params } from './params.js';
-export { Tokenizer, basicTokenize, SPECIAL_TOKENS } from '../text/tokenizer.js';
+export { Tokenizer, basicTokenize, SPECIAL_TOKENS, PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID } from '../text/tokenizer.js';

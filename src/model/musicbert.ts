@@ -19,17 +19,18 @@
  * Outputs are the final hidden states, the [CLS] state, each side's states and their masked means.
  * The task heads live here too, so one checkpoint carries everything pre-training learned.
  */
+import { join } from 'node:path';
 import { tf } from '../tensor/backend.js';
 import { dropout, embedding, gelu, l2Normalize, layerNorm, linear, maskedMean, matMul } from '../tensor/ops.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { CheckpointError } from '../util/errors.js';
+import { CLS_ID, SEP_ID, type Tokenizer } from '../text/tokenizer.js';
 import type { MusicBertConfig } from './config.js';
+import { CHECKPOINT_FILES, loadCheckpointOf, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { disposeParams, initParams, paramsFromWeights, type ParamSpecs, type Params } from './params.js';
 import { keyPaddingBias, localBandBias, stack, stackSpecs, type SequenceLayout } from './transformer.js';
 import type { TensorMap } from '../util/safetensors.js';
-
-export const CLS_ID = 2;
-export const SEP_ID = 3;
 
 export interface MusicBertInput {
   /** int32 [B,L] word ids, 0 = [PAD]; no [CLS]/[SEP] (the model adds them). */
@@ -99,22 +100,45 @@ export function musicBertSpecs(c: MusicBertConfig): ParamSpecs {
 export class MusicBert {
   readonly config: MusicBertConfig;
   readonly params: Params;
+  /** The word vocabulary the text side was trained with (saved as vocab.txt); none for an audio-only model. */
+  readonly tokenizer: Tokenizer | undefined;
   /** Dropout seeds when forward() is given none: deterministic per model seed and call order. */
   private readonly rng: Rng;
 
-  private constructor(config: MusicBertConfig, params: Params, seed: number) {
+  private constructor(config: MusicBertConfig, params: Params, seed: number, tokenizer: Tokenizer | undefined) {
+    if (tokenizer && tokenizer.size !== config.vocabSize) {
+      throw new UsageError(`MusicBert: the tokenizer has ${tokenizer.size} tokens but the config says vocabSize ${config.vocabSize}`);
+    }
     this.config = config;
     this.params = params;
+    this.tokenizer = tokenizer;
     this.rng = new Rng(seed ^ 0x5eed);
   }
 
-  static create(config: MusicBertConfig, seed: number): MusicBert {
-    return new MusicBert(config, initParams(musicBertSpecs(config), seed), seed);
+  static create(config: MusicBertConfig, seed: number, tokenizer?: Tokenizer): MusicBert {
+    return new MusicBert(config, initParams(musicBertSpecs(config), seed), seed, tokenizer);
   }
 
   /** Rebuild from checkpoint weights (validated against the config; CheckpointError names the offender). */
-  static fromWeights(config: MusicBertConfig, weights: TensorMap, source = 'weights'): MusicBert {
-    return new MusicBert(config, paramsFromWeights(musicBertSpecs(config), weights, source), 0);
+  static fromWeights(config: MusicBertConfig, weights: TensorMap, source = 'weights', tokenizer?: Tokenizer): MusicBert {
+    return new MusicBert(config, paramsFromWeights(musicBertSpecs(config), weights, source), 0, tokenizer);
+  }
+
+  /**
+   * Load a checkpoint directory written by `save` (or by pre-training): config, weights and, when
+   * present, vocab.txt. Reload is bit-identical; a bad file is a CheckpointError naming it.
+   */
+  static async load(dir: string): Promise<MusicBert> {
+    const ck = await loadCheckpointOf(dir, 'musicbert');
+    if (ck.tokenizer && ck.tokenizer.size !== ck.config.vocabSize) {
+      throw new CheckpointError(`vocabulary has ${ck.tokenizer.size} tokens but the config says vocabSize ${ck.config.vocabSize}`, join(dir, CHECKPOINT_FILES.vocab));
+    }
+    return MusicBert.fromWeights(ck.config, ck.weights, ck.weightsPath, ck.tokenizer);
+  }
+
+  /** Write this model (and its tokenizer) as a checkpoint directory, atomically; `training` adds the resume state. */
+  save(dir: string, training: TrainingState = {}): Promise<void> {
+    return saveCheckpoint(dir, { config: this.config, params: this.params, ...(this.tokenizer ? { tokenizer: this.tokenizer } : {}), ...training });
   }
 
   private p<R extends tf.Rank>(name: string): tf.Tensor<R> {

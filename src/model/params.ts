@@ -18,6 +18,20 @@ export type Params = Record<string, tf.Variable>;
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/** A zero-initialised bias of width n. */
+export const zerosSpec = (n: number): ParamSpec => ({ shape: [n], init: { kind: 'zeros' } });
+
+/** A stack of 3x3 convs on a 1-channel input: conv.<i>.weight [3,3,in,out] He-normal, conv.<i>.bias zeros. */
+export function convStackSpecs(channels: readonly number[]): ParamSpecs {
+  const specs: ParamSpecs = {};
+  channels.forEach((cout, i) => {
+    const cin = i === 0 ? 1 : (channels[i - 1] as number);
+    specs[`conv.${i}.weight`] = { shape: [3, 3, cin, cout], init: { kind: 'normal', std: Math.sqrt(2 / (9 * cin)) } };
+    specs[`conv.${i}.bias`] = zerosSpec(cout);
+  });
+  return specs;
+}
+
 function makeVariable(data: Float32Array, shape: number[]): tf.Variable {
   const t = tf.tensor(data, shape, 'float32');
   const v = tf.variable(t, true); // shares t's data, so t can go

@@ -8,7 +8,7 @@
  */
 import { GTZAN_GENRES } from '../data/datasets/gtzan.js';
 import { UsageError } from '../util/errors.js';
-import { article, promptFor, rankLabels, type LabelScore, type TextEmbedder, DEFAULT_TEMPERATURE } from './zeroShot.js';
+import { article, promptFor, rankLabels, type LabelScore, type TextEmbedder, temperatureFor } from './zeroShot.js';
 
 /** Instrument names, as the generator's concept tags spell them (underscores read as spaces). */
 export const INSTRUMENTS = ['piano', 'organ', 'acoustic guitar', 'electric guitar', 'distorted guitar', 'bass', 'strings', 'brass', 'synth', 'flute', 'drums', 'vocals'] as const;
@@ -118,7 +118,7 @@ function adjective(plan: (yes: string, no: string) => QuestionPlan, x: string): 
 /** Answer `question` about a track given its joint-space vector. */
 export async function askTrack(space: TextEmbedder, track: Float32Array, question: string, opts: AskOptions = {}): Promise<Answer> {
   const plan = parseQuestion(question, opts);
-  const temperature = opts.temperature ?? DEFAULT_TEMPERATURE;
+  const temperature = temperatureFor(space, opts.temperature);
   if (plan.kind === 'yes-no') {
     const [yes, no] = await space.embedText([plan.yes, plan.no]);
     const candidates = rankLabels(track, ['yes', 'no'], [[yes as Float32Array], [no as Float32Array]], temperature);

@@ -15,6 +15,10 @@ export class TextCache implements TextEmbedder {
   private readonly cache = new Map<string, Float32Array>();
   constructor(private readonly space: TextEmbedder, private readonly capacity = 512) {}
 
+  get alignTemperature(): number | undefined {
+    return this.space.alignTemperature;
+  }
+
   async embedText(texts: string | readonly string[]): Promise<Float32Array[]> {
     const list = typeof texts === 'string' ? [texts] : [...texts];
     const missing = [...new Set(list.filter((t) => !this.cache.has(t)))];

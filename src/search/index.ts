@@ -1,5 +1,5 @@
 /** Using the joint space: embeddings, the vector store, search, zero-shot labels, questions, metrics. */
-export { JointSpace, type AudioInput, type EncodedTrack, type JointSpaceOptions, type TrackEmbedding } from './jointSpace.js';
+export { JointSpace, type JointSpaceOptions } from './jointSpace.js';
 export { VectorStore, ANN_MIN_ROWS, DEFAULT_ANN, type AnnSettings, type SearchHit, type StoreInfo, type TrackEntry, type TrackMeta } from './store.js';
 export { Catalogue, TextCache, type ClipAnalysis, type SimilarResult } from './catalogue.js';
 export { indexCatalogue, listCatalogue, type CatalogueItem, type CatalogueListing, type IndexFailure, type IndexOptions, type IndexReport } from './indexer.js';

@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
-import { loadCorpus } from '../data/corpus.js';
+import { loadCorpus } from '../data/datasets/index.js';
 import { isAudioName } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';

@@ -4,6 +4,7 @@
  * labels at the alignment objective's temperature, the same scale the model was trained to
  * separate matching from non-matching text at, so they read as "which of these fits best".
  */
+import { DEFAULT_ALIGN_TEMPERATURE } from '../model/config.js';
 import { UsageError } from '../util/errors.js';
 import { dot, softmax } from './vectors.js';
 
@@ -18,11 +19,18 @@ export interface LabelScore {
 /** What ranking needs from a joint space (JointSpace, or a caching wrapper around it). */
 export interface TextEmbedder {
   embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
+  /** The model's alignment temperature (MusicBertConfig.alignTemperature); scores use it when given. */
+  readonly alignTemperature?: number;
 }
 
 export const DEFAULT_TEMPLATE = 'a {label} track';
-/** The text–music alignment temperature used in pre-training (train/pretrain.ts). */
-export const DEFAULT_TEMPERATURE = 0.1;
+/** The temperature for an embedder that does not say its own (the models' default alignment temperature). */
+export const DEFAULT_TEMPERATURE = DEFAULT_ALIGN_TEMPERATURE;
+
+/** The softmax temperature for scoring with `space`: the caller's, else the model's alignment temperature. */
+export function temperatureFor(space: TextEmbedder, given?: number): number {
+  return given ?? space.alignTemperature ?? DEFAULT_TEMPERATURE;
+}
 
 /** "jazz, rock,,Hip hop" → ["jazz", "rock", "Hip hop"]: trimmed, empty and repeated names dropped. */
 export function parseLabels(text: string): string[] {
@@ -83,5 +91,5 @@ export async function zeroShotLabels(space: TextEmbedder, track: Float32Array, l
   const prompts = labels.flatMap((l) => templates.map((t) => promptFor(l, t)));
   const vecs = await space.embedText(prompts);
   const perLabel = labels.map((_, i) => vecs.slice(i * templates.length, (i + 1) * templates.length));
-  return rankLabels(track, labels, perLabel, opts.temperature ?? DEFAULT_TEMPERATURE);
+  return rankLabels(track, labels, perLabel, temperatureFor(space, opts.temperature));
 }

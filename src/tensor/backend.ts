@@ -5,8 +5,11 @@
  * also installs the native OpenBLAS products when the addon is built (native.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core's Node bundle registers no gradient functions; the umbrella package's bundle registers
-// them (and the cpu backend) into the same process-wide registry tfjs-core's engine reads.
+// tfjs-core's Node bundle (dist/tf-core.node.js) registers no gradient functions and exports no
+// gradient configs; its own registration, dist/register_all_gradients.js, is an ES build with
+// extensionless imports that Node cannot load (checked with tfjs-core 4.22: "Cannot find module
+// …/gradients/Abs_grad"). The umbrella's Node bundle is the one loadable file that registers them
+// into the process-wide registry tfjs-core's engine reads, so it stays until tfjs ships them apart.
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';

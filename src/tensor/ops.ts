@@ -310,35 +310,93 @@ export function im2colT3x3(x: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => tf.transpose(im2col3x3(x)));
 }
 
+/** Backward through an activation from its output y: ReLU → [y > 0]; ELU → 1 for y ≥ 0, else y + 1 (= eˣ). */
+function activationGrad(dy: T, y: T, activation: 'relu' | 'elu'): T {
+  return activation === 'relu' ? tf.mul(dy, tf.step(y)) : tf.mul(dy, tf.add(tf.minimum(y, 0), 1));
+}
+
+function makeConv3x3(activation: 'relu' | 'elu'): (x: T, w: T, b: T) => T {
+  return customGrad((x: T, w: T, b: T, save: Save) => {
+    const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation });
+    save([x, w, y]);
+    return {
+      value: y,
+      gradFunc: (dy: T, saved: T[]) => {
+        const [sx, sw, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const [n, h, wd, cin] = sx.shape;
+        const cout = sw.shape[3];
+        const g = activationGrad(dy, sy, activation) as tf.Tensor4D;
+        const wRot = tf.transpose(tf.reverse(sw, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [3,3,Cout,Cin]
+        const dx = tf.conv2d(g, wRot, 1, 'same');
+        const g2 = tf.reshape(g, [n * h * wd, cout]) as tf.Tensor2D;
+        const dw = tf.reshape(tf.matMul(im2colT3x3(sx), g2), [3, 3, cin, cout]);
+        return [dx, dw, tf.sum(g2, 0)];
+      },
+    };
+  }) as (x: T, w: T, b: T) => T;
+}
+const conv3x3ByActivation = { relu: makeConv3x3('relu'), elu: makeConv3x3('elu') };
+
 /**
- * 3x3 stride-1 'same' convolution + bias + ReLU, trainable on wasm (which has no
- * Conv2DBackpropFilter kernel). Forward: XNNPACK's fused conv. Backward, with g = dy·[y > 0]:
+ * 3x3 stride-1 'same' convolution + bias + activation (ReLU for VGGish, ELU for the Choi
+ * convnets), trainable on wasm (which has no Conv2DBackpropFilter kernel). Forward: XNNPACK's
+ * fused conv. Backward, with g = dy·act'(y):
  *   dx = conv(g, W rotated 180° with in/out channels swapped)   (exact for odd kernels, stride 1)
  *   dW = im2col(x)ᵀ · g                                           (one plain product)
- * Measured on a [32,48,32,16→32] layer: dx this way 18 ms vs 238 ms for tfjs' Conv2DBackpropInput
- * kernel; forward via XNNPACK 20 ms vs 85 ms as im2col + product.
  *   db = Σ g
+ * Measured on a [32,48,32,16→32] layer: dx this way 18 ms vs 238 ms for tfjs' Conv2DBackpropInput
+ * kernel; forward via XNNPACK 20 ms vs 85 ms as im2col + product. For dW, a forward conv of x
+ * (batch as channels) with g as the filter was measured too (the old baseline convnets did that):
+ * with the native addon im2col + product was faster on 5 of 6 Choi-net layers and level on the
+ * largest ([32,48,32,32→32]); on plain wasm the conv form won that layer (626 vs 1768 ms).
  */
-export const conv3x3Relu = customGrad((x: T, w: T, b: T, save: Save) => {
-  const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' });
-  save([x, w, y]);
+export function conv3x3(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, activation: 'relu' | 'elu' = 'relu'): tf.Tensor4D {
+  return conv3x3ByActivation[activation](x, w, b) as tf.Tensor4D;
+}
+
+/** conv3x3 with ReLU (the VGGish layer). */
+export function conv3x3Relu(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D): tf.Tensor4D {
+  return conv3x3(x, w, b, 'relu');
+}
+
+/**
+ * Gradient of a 2x2 stride-2 max-pool from elementwise ops: each window's gradient goes to the
+ * cell(s) equal to its max, split evenly over ties. x [N,H,W,C] (H, W even), y = pool(x).
+ */
+function maxPool2x2GradOps(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  // Nearest-neighbour resize by 2 repeats each cell over its window; ~40x faster on wasm than
+  // the equivalent 6-D tile (measured 17 vs 700 ms on [32,48,32,32]).
+  const up = (v: tf.Tensor4D): tf.Tensor4D => tf.image.resizeNearestNeighbor(v, [h, w], false, false);
+  const hit = tf.cast(tf.equal(x, up(y)), 'float32') as tf.Tensor4D; // [N,H,W,C]
+  const count = tf.mul(tf.avgPool(hit, 2, 2, 'valid'), 4); // hits per window
+  return tf.mul(hit, up(tf.div(dy, count) as tf.Tensor4D)) as tf.Tensor4D;
+}
+
+const maxPool2x2Grad = customGrad((x: T, save: Save) => {
+  const y = tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid');
+  save([x, y]);
   return {
     value: y,
     gradFunc: (dy: T, saved: T[]) => {
-      const [sx, sw, sy] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      const [n, h, wd, cin] = sx.shape;
-      const cout = sw.shape[3];
-      const g = tf.mul(dy, tf.step(sy)) as tf.Tensor4D;
-      const wRot = tf.transpose(tf.reverse(sw, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [3,3,Cout,Cin]
-      const dx = tf.conv2d(g, wRot, 1, 'same');
-      const g2 = tf.reshape(g, [n * h * wd, cout]) as tf.Tensor2D;
-      const dw = tf.reshape(tf.matMul(im2colT3x3(sx), g2), [3, 3, cin, cout]);
-      return [dx, dw, tf.sum(g2, 0)];
+      const [sx, sy] = saved as [tf.Tensor4D, tf.Tensor4D];
+      if (nativeKernelsActive()) return [tf.engine().runKernel('MaxPoolGrad', { dy, input: sx, output: sy }, { filterSize: 2, strides: 2, pad: 'valid' }) as T];
+      const [n, h, w, c] = sx.shape;
+      const [he, we] = [h - (h % 2), w - (w % 2)];
+      if (he === h && we === w) return [maxPool2x2GradOps(dy as tf.Tensor4D, sx, sy)];
+      // Odd trailing rows/columns take no part in the pool: zero gradient there.
+      const inner = maxPool2x2GradOps(dy as tf.Tensor4D, tf.slice(sx, [0, 0, 0, 0], [n, he, we, c]), sy);
+      return [tf.pad(inner, [[0, 0], [0, h - he], [0, w - we], [0, 0]])];
     },
   };
-}) as (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
+});
 
-/** 2x2 max-pool, stride 2 (VGG); odd trailing rows/columns are dropped. */
+/**
+ * 2x2 max-pool, stride 2 (VGG); odd trailing rows/columns are dropped. The gradient is ours: the
+ * wasm backend's MaxPoolGrad kernel routes some windows' gradient to the wrong cell (measured:
+ * 3029 of 49,152 windows on [4,48,32,32], 3 of 72 on [3,8,6,2]), so without the native addon
+ * (whose kernel is exact) it is computed from elementwise ops.
+ */
 export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.maxPool(x, 2, 2, 'valid');
+  return maxPool2x2Grad(x) as tf.Tensor4D;
 }

@@ -7,7 +7,13 @@
  */
 import { CheckpointError, UsageError } from '../util/errors.js';
 
+/** The special tokens, in id order: every vocab.txt starts with them, and MusicBert reads their ids from here. */
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
+export const PAD_ID = 0;
+export const UNK_ID = 1;
+export const CLS_ID = 2;
+export const SEP_ID = 3;
+export const MASK_ID = 4;
 
 const TOKEN_RE = /[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/gu;
 /** Punctuation decoded without a space before it. */
@@ -20,11 +26,11 @@ export function basicTokenize(text: string): string[] {
 }
 
 export class Tokenizer {
-  readonly padId = 0 as const;
-  readonly unkId = 1;
-  readonly clsId = 2;
-  readonly sepId = 3;
-  readonly maskId = 4;
+  readonly padId = PAD_ID;
+  readonly unkId = UNK_ID;
+  readonly clsId = CLS_ID;
+  readonly sepId = SEP_ID;
+  readonly maskId = MASK_ID;
   private readonly tokens: string[];
   private readonly ids: Map<string, number>;
 

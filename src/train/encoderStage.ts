@@ -1,5 +1,6 @@
 /**
- * Stage 1: the audio encoder learns from single log-mel patches, with either or both of
+ * Stage 1, `trainEncoder`: the audio encoder learns from single log-mel patches, with either or
+ * both of
  *
  *   tags         multi-label concept tags (binary cross-entropy per tag), the way VGGish was
  *                trained on AudioSet labels; every patch inherits its track's tags, and tracks
@@ -8,17 +9,30 @@
  *                each augmented) are positives, the other tracks of the batch negatives;
  *                symmetric InfoNCE over cosine similarities / τ. Needs no labels at all.
  *
- * Afterwards the encoder is frozen and only its 128-d vectors are used.
+ * Afterwards the encoder is frozen and only its 128-d vectors are used. The result is
+ * OUT/audio-encoder/, reused or resumed by the rule in stages.ts.
  */
-import { tf } from '../tensor/backend.js';
-import type { AudioEncoder } from '../model/audioEncoder.js';
-import { batchIndices, multiHot } from '../data/batches.js';
+import { resolve } from 'node:path';
+import { tf, ready } from '../tensor/backend.js';
+import { AudioEncoder } from '../model/audioEncoder.js';
+import { audioEncoderConfig, type AudioEncoderConfig } from '../model/config.js';
+import { saveCheckpoint } from '../model/checkpoint.js';
+import { batchIndices, describeOrder, multiHot } from '../data/batches.js';
+import { corpusPatches } from '../data/cache.js';
+import { extraAudioTracks } from '../data/extraAudio.js';
+import type { Corpus } from '../data/corpus.js';
 import type { PatchSet } from '../data/cache.js';
+import { PATCH_FRAMES, MEL_BANDS, PATCH_SIZE } from '../audio/index.js';
 import { UsageError } from '../util/errors.js';
 import { Rng, seedFrom } from '../util/rng.js';
 import { augmentPatch, DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from './augment.js';
+import { modelDirs } from '../util/runDirs.js';
 import { bceWithLogits, selectRows, symmetricInfoNce } from './objectives.js';
-import type { LossOutput, StepContext } from './trainer.js';
+import { preset as getPreset, type PresetName } from './presets.js';
+import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
+import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
+
+const PATCH = PATCH_SIZE;
 
 export const ENCODER_OBJECTIVES = ['tags', 'contrastive'] as const;
 export type EncoderObjective = (typeof ENCODER_OBJECTIVES)[number];
@@ -46,7 +60,43 @@ export interface EncoderLossSettings {
 
 export const CONTRASTIVE_TEMPERATURE = 0.2;
 
-const PATCH = 96 * 64;
+
+
+export interface EncoderOptions {
+  /** Corpus directory (generator output or a public layout). */
+  data: string;
+  /** Output directory: the encoder checkpoint goes to OUT/audio-encoder/. */
+  out: string;
+  seed?: number;
+  config?: PresetName;
+  /** Updates; 0 keeps the randomly initialised encoder (an ablation). */
+  encoderSteps?: number;
+  encoderBatch?: number;
+  encoderLr?: number;
+  /** Overrides of the preset's encoder shape. */
+  encoderConfig?: Partial<AudioEncoderConfig>;
+  /**
+   * Objectives: `tags` (the corpus tags, else genres, as multi-label BCE) and/or `contrastive`
+   * (two patches of a track, self-supervised). Default: tags when the corpus has tags or genres,
+   * else contrastive.
+   */
+  encoderObjectives?: readonly EncoderObjective[];
+  /** Folders/files of extra unlabeled audio added to this stage only (useful with `contrastive`). */
+  extraAudio?: readonly string[];
+  /** Patch/vector cache; default `<data>/.musicbert-cache` (or `<out>/cache` if that is read-only). */
+  cacheDir?: string;
+  checkpointEvery?: number;
+  evalEvery?: number;
+  /** An already loaded corpus (skips loadCorpus). */
+  corpus?: Corpus;
+  quiet?: boolean;
+}
+
+export interface EncoderResult {
+  encoderDir: string;
+  history: StepRecord[];
+  summary: StageSummary;
+}
 
 /** A flat list of (track, patch) pairs with each track's tag indices. */
 export interface PatchPool {
@@ -81,7 +131,7 @@ export function gatherPatches(pool: PatchPool, rows: ArrayLike<number>, classes:
 
 function conceptLoss(encoder: AudioEncoder, x: Float32Array, y: Float32Array, n: number, training: boolean): LossOutput {
   const c = encoder.config.numConcepts;
-  const emb = encoder.embed(tf.tensor3d(x, [n, 96, 64]), training); // [n, 128]
+  const emb = encoder.embed(tf.tensor3d(x, [n, PATCH_FRAMES, MEL_BANDS])); // [n, 128]
   const loss = bceWithLogits(encoder.conceptLogits(emb), tf.tensor2d(y, [n, c]));
   return { loss, parts: { concept: loss } };
 }
@@ -135,10 +185,10 @@ export function twoViewBatch(pool: PatchPool, tracks: ArrayLike<number>, classes
  * reported as a part. `groups` [B] are the batch's track ids, so a track drawn twice (at an
  * epoch boundary) is not its own negative.
  */
-export function twoViewLoss(encoder: AudioEncoder, batch: { x: Float32Array; y: Float32Array; w: Float32Array }, groups: ArrayLike<number>, settings: EncoderLossSettings, training: boolean): LossOutput {
+export function twoViewLoss(encoder: AudioEncoder, batch: { x: Float32Array; y: Float32Array; w: Float32Array }, groups: ArrayLike<number>, settings: EncoderLossSettings): LossOutput {
   const b = groups.length;
   const c = encoder.config.numConcepts;
-  const emb = encoder.embed(tf.tensor3d(batch.x, [2 * b, 96, 64]), training); // [2B, D]
+  const emb = encoder.embed(tf.tensor3d(batch.x, [2 * b, PATCH_FRAMES, MEL_BANDS])); // [2B, D]
   const parts: Record<string, tf.Scalar> = {};
   const terms: tf.Scalar[] = [];
   const weight = (o: EncoderObjective): number => settings.weights?.[o] ?? 1;
@@ -164,7 +214,7 @@ export function twoViewStepLoss(encoder: AudioEncoder, pool: PatchPool, settings
   return (ctx) => {
     const tracks = Array.from(batchIndices(usable.length, b, seed, ctx.step), (i) => usable[i] as number);
     const batch = twoViewBatch(pool, tracks, encoder.config.numConcepts, settings.augment, ctx.rng);
-    return twoViewLoss(encoder, batch, tracks, settings, true);
+    return twoViewLoss(encoder, batch, tracks, settings);
   };
 }
 
@@ -175,7 +225,7 @@ export function twoViewValidation(encoder: AudioEncoder, pool: PatchPool, settin
   const plain = { ...settings, augment: NO_AUGMENT };
   return () => {
     const batch = twoViewBatch(pool, usable, encoder.config.numConcepts, NO_AUGMENT, new Rng(seedFrom(seed, 'validation')));
-    return twoViewLoss(encoder, batch, usable, plain, false);
+    return twoViewLoss(encoder, batch, usable, plain);
   };
 }
 
@@ -206,4 +256,73 @@ export function encoderValidation(encoder: AudioEncoder, pool: PatchPool, max = 
     const loss = tf.div(tf.addN(losses), n) as tf.Scalar;
     return { loss, parts: { concept: loss } };
   };
+}
+
+/** Stage 1 alone: train (or reuse, or resume) OUT/audio-encoder/ on the corpus's concept labels. */
+export async function trainEncoder(opts: EncoderOptions): Promise<EncoderResult> {
+  await ready();
+  return encoderStage(opts, await stageData(opts));
+}
+
+/** Stage 1 on data already prepared (pretrain shares it with stage 2). */
+export async function encoderStage(opts: EncoderOptions, d: StageData): Promise<EncoderResult> {
+  const t0 = Date.now();
+  const p = getPreset(opts.config ?? 'small');
+  const encoderDir = modelDirs(resolve(opts.out)).encoder;
+  const steps = opts.encoderSteps ?? p.encoderSteps;
+  const seed = seedFrom(opts.seed ?? 0, 'encoder');
+  const objectives = [...(opts.encoderObjectives ?? (d.vocabulary.length > 0 ? ['tags'] : ['contrastive']))] as EncoderObjective[];
+  if (objectives.length === 0) throw new UsageError('no encoder objectives given');
+  if (objectives.includes('tags') && d.vocabulary.length === 0) {
+    throw new UsageError(`${d.corpus.root}: the corpus has neither tags nor genres for the encoder objective "tags" (use --encoder-objectives contrastive)`);
+  }
+  // A concept head of at least one unit keeps the checkpoint layout the same without tags.
+  const cfg = audioEncoderConfig({ ...p.encoder, ...opts.encoderConfig, numConcepts: Math.max(1, d.vocabulary.length) });
+  const batch = opts.encoderBatch ?? p.encoderBatch;
+  const lr = opts.encoderLr ?? p.encoderLr;
+  const extra = opts.extraAudio?.length ? await extraAudioTracks(opts.extraAudio) : [];
+  const extraPatches = extra.length ? await corpusPatches(extra, d.cacheDir, { quiet: opts.quiet ?? false, label: 'extra audio patches' }) : new Map<string, PatchSet>();
+  const stageTracks = [...d.train, ...extra.filter((t) => (extraPatches.get(t.id)?.count ?? 0) > 0)];
+  const patchesOf = (id: string): PatchSet => (d.patches.get(id) ?? extraPatches.get(id)) as PatchSet;
+  const pool = patchPool(stageTracks.map((t) => patchesOf(t.id)), stageTracks.map((t) => d.labels.get(t.id) ?? []));
+  const validPool = patchPool(d.valid.map((t) => d.patches.get(t.id) as PatchSet), d.valid.map((t) => d.labels.get(t.id) ?? []));
+  extraPatches.clear();
+  // Tags alone keep the single-patch sampler; any contrastive mix samples tracks, two patches each.
+  const tagsOnly = objectives.length === 1 && objectives[0] === 'tags';
+  const settings = encoderLossSettings(objectives, Math.max(2, Math.floor(batch / 2)));
+  const data = tagsOnly
+    ? { order: describeOrder(pool.size, Math.min(batch, pool.size), seed), fingerprint: d.fingerprint, concepts: d.vocabulary, config: { model: cfg, batch, lr } }
+    : { order: describeOrder(stageTracks.length, settings.batch, seed), fingerprint: d.fingerprint, concepts: d.vocabulary, config: { model: cfg, batch, lr }, objectives, extra: extra.length };
+  const previous = await readPreviousRun(encoderDir);
+  const verdict = reuseRule(previous, { steps, seed, data }, encoderDir);
+  if (verdict === 'reuse') {
+    const st = (previous as { state: TrainerState }).state;
+    return { encoderDir, history: st.history, summary: stageSummary(st.history, st.validation, 0, true) };
+  }
+  const encoder = verdict === 'resume' ? await AudioEncoder.load(encoderDir) : AudioEncoder.create(cfg, seed);
+  try {
+    if (steps === 0) {
+      const state: TrainerState = { kind: 'trainer-state', step: 0, totalSteps: 0, seed, rng: 'per-step(seed, step)', history: [], validation: [], data };
+      await saveCheckpoint(encoderDir, { config: encoder.config, params: encoder.params, state });
+      return { encoderDir, history: [], summary: stageSummary([], [], 0, false) };
+    }
+    const r = await train({
+      params: encoder.params,
+      loss: tagsOnly ? encoderStepLoss(encoder, pool, batch, seed) : twoViewStepLoss(encoder, pool, settings, seed),
+      validate: tagsOnly ? encoderValidation(encoder, validPool) : twoViewValidation(encoder, validPool, settings, seed),
+      steps,
+      seed,
+      lr,
+      evalEvery: opts.evalEvery ?? Math.max(1, Math.ceil(steps / 4)),
+      checkpointEvery: opts.checkpointEvery ?? Math.max(1, Math.ceil(steps / 4)),
+      data,
+      resume: previous?.optimizer ? { optimizer: previous.optimizer, state: previous.state } : undefined,
+      save: (snap: TrainerSnapshot) => saveCheckpoint(encoderDir, { config: encoder.config, params: encoder.params, optimizer: snap.optimizer, state: snap.state }),
+      label: 'stage 1 encoder',
+      quiet: opts.quiet ?? false,
+    });
+    return { encoderDir, history: r.history, summary: stageSummary(r.history, r.validation, (Date.now() - t0) / 1000, false) };
+  } finally {
+    encoder.dispose();
+  }
 }

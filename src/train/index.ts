@@ -1,5 +1,5 @@
 /** Pre-training: objectives, optimizer, schedule, the trainer loop and the two-stage recipe. */
-export { pretrain, summarizeHistory, type PretrainOptions, type PretrainResult, type StageSummary } from './pretrain.js';
+export { pretrain, trainEncoder, trainMusicBert, summarizeHistory, type PretrainOptions, type PretrainResult, type EncoderOptions, type EncoderResult, type MusicBertResult, type StageSummary } from './pretrain.js';
 export { OBJECTIVES, parseObjectives, parseWeights, type ObjectiveName, type LossSettings, type MusicItem } from './musicbertLoss.js';
 export { preset, PRESETS, type Preset, type PresetName } from './presets.js';
 export {
@@ -14,12 +14,12 @@ export {
   type StepRecord,
   type ValidationRecord,
 } from './trainer.js';
+export { l2Normalize } from '../tensor/ops.js';
 export { AdamW, adamWConfig, clipByGlobalNorm, defaultDecay, type AdamWConfig } from './optimizer.js';
 export { learningRate, scheduleConfig, type ScheduleConfig } from './schedule.js';
 export {
   bceWithLogits,
   infoNce,
-  l2Normalize,
   maskedCrossEntropy,
   maskedRegression,
   pairTargets,

@@ -7,7 +7,7 @@
  * not disposed here on purpose so autodiff can see them.
  */
 import { tf } from '../tensor/backend.js';
-import { matMul } from '../tensor/ops.js';
+import { l2Normalize, matMul } from '../tensor/ops.js';
 
 export type RegressionKind = 'mse' | 'smooth-l1';
 
@@ -42,12 +42,6 @@ export function maskedRegression(
 export function weightedMean(values: tf.Tensor, weights: tf.Tensor): tf.Scalar {
   const total = tf.sum(tf.mul(values, weights));
   return tf.div(total, tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
-}
-
-/** Rows scaled to unit L2 norm (eps keeps zero rows finite). x [N, D] → [N, D]. */
-export function l2Normalize(x: tf.Tensor2D, eps = 1e-8): tf.Tensor2D {
-  const norm = tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), eps));
-  return tf.div(x, norm) as tf.Tensor2D;
 }
 
 /** Similarity logits a·bᵀ/τ through the plain-product matMul (fast gradient on wasm). a [M,D], b [N,D] → [M,N]. */

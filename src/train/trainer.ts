@@ -17,7 +17,7 @@
 import { tf } from '../tensor/backend.js';
 import { Rng, seedFrom } from '../util/rng.js';
 import { Progress } from '../util/progress.js';
-import { CheckpointError, ConfigError } from '../util/errors.js';
+import { CheckpointError, ConfigError, TrainingDivergedError } from '../util/errors.js';
 import type { TensorMap } from '../util/safetensors.js';
 import { AdamW, clipByGlobalNorm, type AdamWConfig } from './optimizer.js';
 import { learningRate, scheduleConfig, type ScheduleConfig } from './schedule.js';
@@ -210,7 +210,7 @@ export async function train(opts: TrainerOptions): Promise<TrainResult> {
       if (partsT) (partsT as tf.Tensor).dispose();
       if (!Number.isFinite(loss) || !Number.isFinite(clipped.norm)) {
         tf.dispose(Object.values(clipped.grads));
-        throw new ConfigError(`training diverged at step ${step}: loss ${loss}, gradient norm ${clipped.norm} (lower --lr?)`);
+        throw new TrainingDivergedError(`${opts.label ?? 'training'} diverged at step ${step}: loss ${loss}, gradient norm ${clipped.norm} (lower --lr?)`, step);
       }
       optimizer.step(clipped.grads, lr);
       tf.dispose(Object.values(clipped.grads));

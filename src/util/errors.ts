@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'DATASET'
   | 'CHECKPOINT'
   | 'CONFIG'
+  | 'TRAINING_DIVERGED'
   | 'USAGE'
   | 'IO';
 
@@ -52,6 +53,16 @@ export class CheckpointError extends MusicBertError {
 export class ConfigError extends MusicBertError {
   constructor(message: string, source?: string, options?: { cause?: unknown }) {
     super('CONFIG', message, source, options);
+  }
+}
+
+/** Training produced a non-finite loss or gradient (usually too high a learning rate). */
+export class TrainingDivergedError extends MusicBertError {
+  /** The 0-based update at which it happened. */
+  readonly step: number;
+  constructor(message: string, step: number, source?: string) {
+    super('TRAINING_DIVERGED', message, source);
+    this.step = step;
   }
 }
 

@@ -1,5 +1,8 @@
 /**
- * loadCorpus's work: find which layouts a directory holds and merge them into one Corpus.
+ * loadCorpus: find which layouts a directory holds and merge them into one Corpus. Loading never
+ * throws for a missing or unreadable audio file: such files are skipped and listed in `problems`,
+ * so one bad file in 18k does not stop a run. Malformed metadata (a CSV row with the wrong
+ * columns, JSON that does not parse) is a DatasetError naming the file and line.
  * A generator directory (manifest.json) is read from its manifest alone, since its GTZAN, Deezer
  * and MuMu files describe the same tracks; other directories may combine layouts (e.g. a Deezer
  * CSV folder plus MuMu albums naming the same MSD tracks).
@@ -14,7 +17,7 @@ import { hasDeezerCsvs, loadDeezer } from './deezer.js';
 import { linkAlbums, readMumuAlbums, type MumuAlbum } from './mumu.js';
 import { formatProblems } from './problems.js';
 import type { SplitRatios } from './split.js';
-import { readManifest } from '../synth/manifest.js';
+import { MANIFEST_FILE, readManifest } from './manifest.js';
 
 export type Layout = 'manifest' | 'gtzan' | 'deezer' | 'mumu';
 
@@ -53,7 +56,7 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 async function fromManifest(root: string, opts: LoadCorpusOptions): Promise<Omit<Corpus, 'root'>> {
-  const m = await readManifest(join(root, 'manifest.json'));
+  const m = await readManifest(join(root, MANIFEST_FILE));
   let entries = m.tracks.map((t) => ({ t, split: t.split as Split }));
   if (opts.gtzanSplit) {
     const rows = new Map((await readGtzanSplit(opts.gtzanSplit)).map((r) => [r.trackId, r.split]));
@@ -76,12 +79,17 @@ async function fromManifest(root: string, opts: LoadCorpusOptions): Promise<Omit
   return { tracks, albums, genres: [...m.genres], tagVocabulary: [...m.tagVocabulary], problems: toProblems(bad) };
 }
 
-export async function loadCorpusDir(dir: string, opts: LoadCorpusOptions): Promise<Corpus> {
+/**
+ * Load a corpus directory: the generator's output (manifest.json) or the public layouts found in
+ * it (GTZAN genres/<genre>/<genre>.000NN.wav [+ split csv], Deezer CSVs + audio folder, MuMu-style
+ * albums JSON). Missing/unreadable files are collected in `problems`, not fatal.
+ */
+export async function loadCorpus(dir: string, opts: LoadCorpusOptions = {}): Promise<Corpus> {
   const root = resolve(dir);
   if (!(await isDir(root))) throw new DatasetError('corpus directory does not exist', root);
   const want = (l: Layout) => !opts.layouts || opts.layouts.includes(l);
   let result: Omit<Corpus, 'root'>;
-  if (want('manifest') && (await isFile(join(root, 'manifest.json')))) {
+  if (want('manifest') && (await isFile(join(root, MANIFEST_FILE)))) {
     result = await fromManifest(root, opts);
   } else {
     const tracks: TrackRecord[] = [];

@@ -5,9 +5,7 @@
  * the result against the manifest instead of trusting files on disk.
  */
 import { Rng, seedFrom } from '../../util/rng.js';
-import type { Split } from '../corpus.js';
-import { GTZAN_GENRES } from '../datasets/gtzan.js';
-import { stratifiedSplit } from '../datasets/split.js';
+import { GTZAN_GENRES, stratifiedSplit, type Split } from '../datasets/index.js';
 import { DEFAULT_KNOBS, pick, planAlbumSound, planTrack, type PlanKnobs } from './plan.js';
 import { rawMood, tagsOf, tempoClass, type MoodNorm } from './labels.js';
 import type { InstrumentName, KitName, TrackLabels, TrackParams } from './types.js';

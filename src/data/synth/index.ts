@@ -13,11 +13,10 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatasetError, UsageError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
-import { loadCorpus, type Corpus } from '../corpus.js';
-import { GTZAN_GENRES } from '../datasets/gtzan.js';
+import { GTZAN_GENRES, MANIFEST_FILE, loadCorpus, type Corpus } from '../datasets/index.js';
 import { planCorpus } from './corpusPlan.js';
-import { buildManifest, describeOptions, readManifest, type ManifestOptions } from './manifest.js';
-import { MANIFEST_FILE, linkDeezerAudio, removeStaleTemps, writeLayoutMetadata, writeManifest } from './layout.js';
+import { buildManifest, describeOptions, readSynthManifest, type ManifestOptions } from './manifest.js';
+import { linkDeezerAudio, removeStaleTemps, writeLayoutMetadata, writeManifest } from './layout.js';
 import { runJobs } from './pool.js';
 import { expectedWavBytes, type RenderJob } from './renderFile.js';
 
@@ -76,7 +75,7 @@ export async function synthesizeCorpus(opts: SynthOptions): Promise<Corpus> {
   const manifest = buildManifest(plan, options, false);
   const manifestPath = join(out, MANIFEST_FILE);
   if (await exists(manifestPath)) {
-    const prev = await readManifest(manifestPath);
+    const prev = await readSynthManifest(manifestPath);
     const same = (Object.keys(options) as Array<keyof ManifestOptions>).every((k) => prev.options[k] === options[k]);
     if (!same) {
       throw new DatasetError(`this directory holds a corpus generated with ${describeOptions(prev.options)}; asked for ${describeOptions(options)}. Re-run with the same options to resume, or use a new output directory.`, manifestPath);

@@ -9,11 +9,9 @@
 import { copyFile, lstat, mkdir, readdir, rm, symlink } from 'node:fs/promises';
 import { join, relative, dirname } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
-import { formatCsv } from '../datasets/csv.js';
-import { DEEZER_COLUMNS, DEEZER_FILES } from '../datasets/deezer.js';
+import { DEEZER_COLUMNS, DEEZER_FILES, MANIFEST_FILE, formatCsv } from '../datasets/index.js';
 import type { SynthManifest } from './manifest.js';
 
-export const MANIFEST_FILE = 'manifest.json';
 export const GTZAN_SPLIT_FILE = 'gtzan_split.csv';
 export const DEEZER_DIR = 'deezer';
 export const MUMU_FILE = join('mumu', 'albums.json');

@@ -4,7 +4,7 @@
  * drums and synths, hip-hop and reggae share tempi and bass weight) so that genre is learnable
  * but not trivially separable by timbre statistics.
  */
-import { GTZAN_GENRES, type GtzanGenre } from '../datasets/gtzan.js';
+import { GTZAN_GENRES, type GtzanGenre } from '../datasets/index.js';
 import type {
   BassPattern, ChordPattern, DrumPattern, InstrumentName, KitName, LeadPattern, Meter, ModeName, NoiseType,
 } from './types.js';

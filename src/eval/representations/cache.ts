@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { featureCachePath } from '../../util/runDirs.js';
 import { loadSafetensors, saveSafetensors } from '../../util/safetensors.js';
 import type { FeatureMatrix } from '../types.js';
 import type { RepContext, Representation } from './types.js';
@@ -32,7 +32,7 @@ export async function cacheKey(rep: Representation, ctx: RepContext): Promise<st
 }
 
 export function cachePath(rep: Representation, ctx: RepContext, key: string): string {
-  return join(ctx.cacheDir, `${rep.name}-s${rep.learned ? ctx.seed : 0}-${key}.safetensors`);
+  return featureCachePath(ctx.cacheDir, rep.name, rep.learned ? ctx.seed : 0, key);
 }
 
 /** Cached features if present and intact, else undefined (a corrupt file is treated as absent). */

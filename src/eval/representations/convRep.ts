@@ -1,15 +1,18 @@
 /**
  * What the two baseline convnets share: cut training patches from the training tracks, normalise
- * per mel band (statistics of the training patches), train with seeded batches, then embed every
- * corpus track as the mean of a per-patch feature over evenly spaced patches.
+ * per mel band (statistics of the training patches), train with the shared trainer (seeded
+ * batches, Adam at a constant rate: no warm-up, decay or clipping, as these baselines were
+ * trained), then embed every corpus track as the mean of a per-patch feature over evenly spaced
+ * patches.
  */
 import { MEL_BANDS, PATCH_FRAMES } from '../../audio/index.js';
+import { batchIndices } from '../../data/batches.js';
 import type { TrackRecord } from '../../data/corpus.js';
 import { tf } from '../../tensor/backend.js';
+import { train } from '../../train/trainer.js';
 import { DatasetError } from '../../util/errors.js';
 import type { FeatureMatrix, RepName } from '../types.js';
-import { ConvNet, type ConvNetConfig, type ForwardResult } from './convnet.js';
-import { trainConvNet, type HeadTargets } from './convTrain.js';
+import { ConvNet, type ConvNetConfig, type ConvNetOutput, type HeadBatch } from './convnet.js';
 import { spreadPatches, type LogMel } from './frontend.js';
 import type { RepContext } from './types.js';
 
@@ -89,6 +92,35 @@ function normalise(x: Float32Array, n: Normaliser): void {
   }
 }
 
+/** Training patches [n, frames, bands] (normalised) and per-patch targets per head: y [n, size], mask [n]. */
+export interface TrainingSet {
+  x: Float32Array;
+  n: number;
+  frames: number;
+  bands: number;
+  targets: Record<string, { y: Float32Array; mask: Float32Array }>;
+}
+
+function gatherRows(src: Float32Array, width: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as number;
+    out.set(src.subarray(r * width, r * width + width), i * width);
+  }
+  return out;
+}
+
+/** One step's batch as tensors: patches [B, T, F] and each head's targets. */
+function batchTensors(net: ConvNet, data: TrainingSet, rows: ArrayLike<number>): { x: tf.Tensor3D; targets: Record<string, HeadBatch> } {
+  const x = tf.tensor3d(gatherRows(data.x, data.frames * data.bands, rows), [rows.length, data.frames, data.bands]);
+  const targets: Record<string, HeadBatch> = {};
+  for (const h of net.config.heads) {
+    const t = data.targets[h.name];
+    if (t) targets[h.name] = { y: tf.tensor2d(gatherRows(t.y, h.size, rows), [rows.length, h.size]), mask: tf.tensor1d(gatherRows(t.mask, 1, rows)) };
+  }
+  return { x, targets };
+}
+
 /**
  * Train `config` on the context's training tracks. `targetsFor` gives each track's targets per
  * head (called once per track with its log-mel).
@@ -115,7 +147,7 @@ export async function trainConvRep(ctx: RepContext, rep: RepName, config: ConvNe
   }
   const norm = normaliser(x);
   normalise(x, norm);
-  const targets: Record<string, HeadTargets> = {};
+  const targets: TrainingSet['targets'] = {};
   for (const h of config.heads) {
     const y = new Float32Array(n * h.size);
     const mask = new Float32Array(n);
@@ -131,18 +163,52 @@ export async function trainConvRep(ctx: RepContext, rep: RepName, config: ConvNe
     targets[h.name] = { y, mask };
   }
   const net = ConvNet.create(config, ctx.seed);
-  const losses = trainConvNet(net, { x, n, frames: PATCH_FRAMES, bands: MEL_BANDS, targets }, {
-    epochs: s.epochs,
-    batchSize: s.batchSize,
-    lr: s.lr,
-    seed: ctx.seed + 1,
-    onStep: (step, total, loss) => ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'train', done: step, total, info: `loss ${loss.toFixed(4)}` }),
+  try {
+    const losses = await fitConvNet(net, { x, n, frames: PATCH_FRAMES, bands: MEL_BANDS, targets }, {
+      ...s,
+      seed: ctx.seed + 1,
+      onStep: (step, total, loss) => ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'train', done: step, total, info: `loss ${loss.toFixed(4)}` }),
+    });
+    return { net, norm, losses };
+  } catch (err) {
+    net.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Train `net` in place for `epochs` passes over the patches (seeded epoch permutations,
+ * data/batches.ts) with the shared trainer; returns every step's loss.
+ */
+export async function fitConvNet(
+  net: ConvNet,
+  data: TrainingSet,
+  o: { epochs: number; batchSize: number; lr: number; seed: number; onStep?: (step: number, total: number, loss: number) => void },
+): Promise<number[]> {
+  const batch = Math.min(o.batchSize, data.n);
+  const steps = Math.ceil(data.n / o.batchSize) * o.epochs;
+  const r = await train({
+    params: net.params,
+    loss: ({ step }) => {
+      const b = batchTensors(net, data, batchIndices(data.n, batch, o.seed, step));
+      return net.loss(net.forward(b.x), b.targets);
+    },
+    steps,
+    seed: o.seed,
+    lr: o.lr,
+    warmupSteps: 0,
+    minLrRatio: 1,
+    clipNorm: 0,
+    optimizer: { weightDecay: 0 },
+    label: 'convnet',
+    quiet: true,
+    onStep: (h) => o.onStep?.(h.step + 1, steps, h.loss),
   });
-  return { net, norm, losses };
+  return r.history.map((h) => h.loss);
 }
 
 /** Every corpus track → mean over its patches of `pick(forward)` ([B, D] per batch). */
-export async function embedTracks(ctx: RepContext, rep: RepName, net: ConvNet, norm: Normaliser, pick: (f: ForwardResult) => tf.Tensor2D): Promise<FeatureMatrix> {
+export async function embedTracks(ctx: RepContext, rep: RepName, net: ConvNet, norm: Normaliser, pick: (f: ConvNetOutput) => tf.Tensor2D): Promise<FeatureMatrix> {
   const s = convSettings(ctx);
   const tracks = ctx.corpus.tracks;
   let dim = 0;
@@ -151,7 +217,7 @@ export async function embedTracks(ctx: RepContext, rep: RepName, net: ConvNet, n
     const p = spreadPatches(await ctx.frontend.get(t.audioPath), s.embedPatchesPerTrack, t.audioPath);
     normalise(p.data, norm);
     const mean = tf.tidy(() => {
-      const f = net.forward(tf.tensor4d(p.data, [p.count, PATCH_FRAMES, MEL_BANDS, 1]));
+      const f = net.forward(tf.tensor3d(p.data, [p.count, PATCH_FRAMES, MEL_BANDS]));
       return tf.mean(pick(f), 0).dataSync() as Float32Array;
     });
     if (i === 0) {

@@ -2,13 +2,10 @@
  * The log-mel front end shared by every representation: one decode + log-mel per audio file per
  * evaluation run (memoised), and the fixed-size patches the convnets read.
  */
-import { logMelFromFile, MEL_BANDS, PATCH_FRAMES } from '../../audio/index.js';
+import { logMelFromFile, PATCH_FRAMES, PATCH_SIZE, toPatches, type LogMel, type PatchSet } from '../../audio/index.js';
 import { DatasetError, MusicBertError } from '../../util/errors.js';
 
-export interface LogMel {
-  data: Float32Array; // [frames, 64]
-  frames: number;
-}
+export type { LogMel };
 
 export class LogMelSource {
   private readonly memo = new Map<string, Promise<LogMel>>();
@@ -34,25 +31,20 @@ export class LogMelSource {
 }
 
 /**
- * Up to `max` non-overlapping 96x64 patches spread evenly over the clip, `[count, 96, 64]`.
- * A clip shorter than one patch is repeated to fill it, so every track yields at least one patch
- * (an empty clip is an error).
+ * Up to `max` of a clip's patches (toPatches: the VGGish ones), spread evenly over it, first and
+ * last included, `[count, 96, 64]`: the convnets' sample of a track. A clip shorter than one patch
+ * has none and is an error, as everywhere else (model/pipeline.ts).
  */
-export function spreadPatches(lm: LogMel, max: number, source = '<log-mel>'): { data: Float32Array; count: number } {
-  const cell = PATCH_FRAMES * MEL_BANDS;
-  if (lm.frames === 0) throw new DatasetError('audio is shorter than one 25 ms frame; no patch can be cut', source);
-  if (lm.frames < PATCH_FRAMES) {
-    const data = new Float32Array(cell);
-    for (let t = 0; t < PATCH_FRAMES; t++) data.set(lm.data.subarray((t % lm.frames) * MEL_BANDS, ((t % lm.frames) + 1) * MEL_BANDS), t * MEL_BANDS);
-    return { data, count: 1 };
-  }
-  const available = Math.floor(lm.frames / PATCH_FRAMES);
-  const count = Math.min(available, Math.max(1, max));
+export function spreadPatches(lm: LogMel, max: number, source = '<log-mel>'): PatchSet {
+  const all = toPatches(lm.data, lm.frames);
+  if (all.count === 0) throw new DatasetError(`audio is shorter than one 0.96 s patch (${lm.frames} of ${PATCH_FRAMES} frames)`, source);
+  const cell = PATCH_SIZE;
+  const count = Math.min(all.count, Math.max(1, max));
+  if (count === all.count) return all;
   const data = new Float32Array(count * cell);
   for (let k = 0; k < count; k++) {
-    // evenly spaced patch indices over the available ones, first and last included
-    const idx = count === 1 ? Math.floor((available - 1) / 2) : Math.round((k * (available - 1)) / (count - 1));
-    data.set(lm.data.subarray(idx * cell, (idx + 1) * cell), k * cell);
+    const idx = count === 1 ? Math.floor((all.count - 1) / 2) : Math.round((k * (all.count - 1)) / (count - 1));
+    data.set(all.data.subarray(idx * cell, (idx + 1) * cell), k * cell);
   }
   return { data, count };
 }

@@ -7,26 +7,21 @@
  *             contextual music vector of a music-only pass
  *   full      the same with every objective, text alignment included
  *
- * Per seed, one encoder is trained (pretrain stopped before stage 2) and every MusicBERT variant of
+ * Per seed, one encoder is trained (trainEncoder) and every MusicBERT variant of
  * that seed starts from it (`encoderFrom`), so the mlm / mim / full rows differ only in the
  * objective. Pre-training sees only the training corpus (held-out tracks removed).
  */
-import { join } from 'node:path';
 import type { TrackRecord } from '../../data/corpus.js';
-import { loadAudioEncoder, loadMusicBert } from '../../model/checkpoint.js';
-import type { AudioEncoder } from '../../model/audioEncoder.js';
-import { toSegments } from '../../model/segments.js';
+import { MusicBertPipeline, type PatchVectors } from '../../model/pipeline.js';
 import { tf } from '../../tensor/backend.js';
-import { pretrain } from '../../train/pretrain.js';
+import { pretrain, trainEncoder } from '../../train/pretrain.js';
+import { evalPretrainCacheDir, evalRunDir } from '../../util/runDirs.js';
 import type { ObjectiveName } from '../../train/musicbertLoss.js';
 import { OBJECTIVES } from '../../train/musicbertLoss.js';
 import type { PresetName } from '../../train/presets.js';
 import type { FeatureMatrix, RepName } from '../types.js';
-import { spreadPatches } from './frontend.js';
+import type { LogMelSource } from './frontend.js';
 import type { RepContext, Representation } from './types.js';
-
-/** Every patch of a track (30 s of audio is 31 patches; this caps pathological lengths). */
-const MAX_PATCHES = 1024;
 
 function presetFor(ctx: RepContext): PresetName {
   return ctx.quick ? 'tiny' : 'small';
@@ -34,7 +29,7 @@ function presetFor(ctx: RepContext): PresetName {
 
 /** A short, stable name for the training set, so runs on different training data never share a directory. */
 function runDir(ctx: RepContext, what: string): string {
-  return join(ctx.cacheDir, 'models', `${presetFor(ctx)}-s${ctx.seed}-${trainingKey(ctx)}`, what);
+  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: trainingKey(ctx) }, what);
 }
 
 function trainingKey(ctx: RepContext): string {
@@ -54,125 +49,122 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     objectives,
     seed: ctx.seed,
     config: presetFor(ctx),
-    cacheDir: join(ctx.cacheDir, 'pretrain'),
+    cacheDir: evalPretrainCacheDir(ctx.cacheDir),
     quiet: !ctx.verbose,
   };
 }
 
-/** The seed's stage-1 encoder directory, training it on first use (stage 2 is stopped at step 0). */
+/** The seed's stage-1 encoder directory, training it on first use. */
 async function encoderDir(ctx: RepContext, rep: RepName): Promise<string> {
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 0, total: 1 });
-  const r = await pretrain({ ...basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')), stopAt: 0 });
+  const r = await trainEncoder(basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')));
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 1, total: 1 });
   return r.encoderDir;
 }
 
-async function withEncoder<T>(ctx: RepContext, rep: RepName, f: (enc: AudioEncoder) => Promise<T>): Promise<T> {
-  const enc = await loadAudioEncoder(await encoderDir(ctx, rep));
-  try {
-    return await f(enc);
-  } finally {
-    enc.dispose();
+/** What a Table-1 row reads from the pipeline for one track. */
+export type PipelineFeature = 'vggish' | 'audioset' | 'music';
+
+/**
+ * One feature vector per track, through the embedding pipeline search uses (model/pipeline.ts):
+ *   vggish    mean and std of the patch vectors over the track (2 x musicDim)
+ *   audioset  mean over patches of sigmoid(concept logits) (numConcepts)
+ *   music     the pooled contextual music state of the music-only pass (dModel), the state the
+ *             joint-space vector search stores is projected from (TrackEmbedding.state)
+ * Log-mel comes from the evaluation's memo.
+ */
+export async function pipelineFeatures(
+  pipeline: MusicBertPipeline,
+  tracks: readonly TrackRecord[],
+  frontend: LogMelSource,
+  feature: PipelineFeature,
+  onTrack?: (done: number) => void,
+): Promise<FeatureMatrix> {
+  const rows: Float32Array[] = [];
+  for (let start = 0; start < tracks.length; start += TRACKS_PER_PASS) {
+    const block = tracks.slice(start, start + TRACKS_PER_PASS); // a few log-mels in memory at a time
+    // Each log-mel carries its file's name, so a clip too short for a patch is reported by path.
+    const mels = await Promise.all(block.map(async (t) => ({ ...(await frontend.get(t.audioPath)), source: t.audioPath })));
+    if (feature === 'music') {
+      for (const e of await pipeline.embedTracks(mels)) rows.push(e.state);
+    } else {
+      for (const lm of mels) {
+        const v = await pipeline.encodeAudio(lm);
+        rows.push(feature === 'vggish' ? meanStd(v, pipeline.encoder.config.embedDim) : conceptMean(pipeline, v));
+      }
+    }
+    onTrack?.(rows.length);
   }
+  const dim = rows[0]?.length ?? 0;
+  const data = new Float32Array(tracks.length * dim);
+  rows.forEach((r, i) => data.set(r, i * dim));
+  return { ids: tracks.map((t) => t.id), dim, data };
 }
 
-/** Encoder vectors [P, 128] of every patch of a track. */
-async function trackVectors(ctx: RepContext, enc: AudioEncoder, t: TrackRecord): Promise<{ data: Float32Array; count: number }> {
-  const p = spreadPatches(await ctx.frontend.get(t.audioPath), MAX_PATCHES, t.audioPath);
-  return { data: await enc.embedPatches(p.data, p.count), count: p.count };
-}
+/** Tracks per pipeline call when computing features (the pipeline batches them as search does). */
+const TRACKS_PER_PASS = 4;
 
-/** Column means (and optionally population stds) of a [count, dim] matrix. */
-function pool(data: Float32Array, count: number, dim: number, withStd: boolean): Float32Array {
-  const out = new Float32Array(withStd ? 2 * dim : dim);
+/** Column means and population stds of [count, dim] patch vectors → [2 * dim]. */
+function meanStd(v: PatchVectors, dim: number): Float32Array {
+  const out = new Float32Array(2 * dim);
   for (let j = 0; j < dim; j++) {
     let s = 0;
-    for (let i = 0; i < count; i++) s += data[i * dim + j] as number;
-    const m = s / count;
+    for (let i = 0; i < v.count; i++) s += v.data[i * dim + j] as number;
+    const m = s / v.count;
+    let q = 0;
+    for (let i = 0; i < v.count; i++) q += ((v.data[i * dim + j] as number) - m) ** 2;
     out[j] = m;
-    if (withStd) {
-      let v = 0;
-      for (let i = 0; i < count; i++) v += ((data[i * dim + j] as number) - m) ** 2;
-      out[dim + j] = Math.sqrt(v / count);
-    }
+    out[dim + j] = Math.sqrt(q / v.count);
   }
   return out;
 }
 
-async function perTrack(ctx: RepContext, rep: RepName, f: (t: TrackRecord) => Promise<Float32Array>): Promise<FeatureMatrix> {
-  const tracks = ctx.corpus.tracks;
-  let dim = 0;
-  let data = new Float32Array(0);
-  for (const [i, t] of tracks.entries()) {
-    const v = await f(t);
-    if (i === 0) {
-      dim = v.length;
-      data = new Float32Array(tracks.length * dim);
-    }
-    data.set(v, i * dim);
-    ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'features', done: i + 1, total: tracks.length });
-  }
-  return { ids: tracks.map((t) => t.id), dim, data };
+/** Mean over patches of the encoder's concept probabilities → [numConcepts]. */
+function conceptMean(pipeline: MusicBertPipeline, v: PatchVectors): Float32Array {
+  const enc = pipeline.encoder;
+  return tf.tidy(() => {
+    const probs = tf.sigmoid(enc.conceptLogits(tf.tensor2d(v.data, [v.count, enc.config.embedDim]))); // [P, numConcepts]
+    return tf.mean(probs, 0).dataSync() as Float32Array;
+  });
 }
 
-const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), maxPatches: MAX_PATCHES });
+async function rowOf(ctx: RepContext, rep: RepName, parts: { encoder: string; musicbert?: string }, feature: PipelineFeature): Promise<FeatureMatrix> {
+  const pipeline = await MusicBertPipeline.loadParts(parts);
+  try {
+    const total = ctx.corpus.tracks.length;
+    return await pipelineFeatures(pipeline, ctx.corpus.tracks, ctx.frontend, feature, (done) => ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'features', done, total }));
+  } finally {
+    pipeline.dispose();
+  }
+}
 
-export const vggishRepresentation: Representation = {
-  name: 'vggish',
-  learned: true,
-  version: 1,
-  settings,
-  compute: (ctx) =>
-    withEncoder(ctx, 'vggish', (enc) =>
-      perTrack(ctx, 'vggish', async (t) => {
-        const v = await trackVectors(ctx, enc, t);
-        return pool(v.data, v.count, enc.config.embedDim, true);
-      }),
-    ),
-};
+const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx) });
 
-export const audiosetRepresentation: Representation = {
-  name: 'audioset',
-  learned: true,
-  version: 1,
-  settings,
-  compute: (ctx) =>
-    withEncoder(ctx, 'audioset', (enc) =>
-      perTrack(ctx, 'audioset', async (t) => {
-        const v = await trackVectors(ctx, enc, t);
-        const probs = tf.tidy(() => tf.sigmoid(enc.conceptLogits(tf.tensor2d(v.data, [v.count, enc.config.embedDim]))).dataSync() as Float32Array);
-        return pool(probs, v.count, enc.config.numConcepts, false);
-      }),
-    ),
-};
+function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
+  return {
+    name,
+    learned: true,
+    version: 2,
+    settings,
+    compute: async (ctx) => rowOf(ctx, name, { encoder: await encoderDir(ctx, name) }, name),
+  };
+}
+
+export const vggishRepresentation = encoderRepresentation('vggish');
+export const audiosetRepresentation = encoderRepresentation('audioset');
 
 function musicBertRepresentation(name: 'mlm' | 'mim' | 'full', objectives: readonly ObjectiveName[]): Representation {
   return {
     name,
     learned: true,
-    version: 1,
+    version: 2,
     settings: (ctx) => ({ ...settings(ctx), objectives }),
     async compute(ctx: RepContext): Promise<FeatureMatrix> {
       const encDir = await encoderDir(ctx, name);
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 0, total: 1 });
       const r = await pretrain({ ...basePretrain(ctx, objectives, runDir(ctx, name)), encoderFrom: encDir });
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 1, total: 1 });
-      const { model } = await loadMusicBert(r.modelDir);
-      const enc = await loadAudioEncoder(encDir);
-      try {
-        return await perTrack(ctx, name, async (t) => {
-          const v = await trackVectors(ctx, enc, t);
-          const seg = toSegments(v.data, v.count, model.config.maxMusicLen);
-          return tf.tidy(() => {
-            const out = model.forward({ music: tf.tensor3d(seg.data, [1, seg.count, model.config.musicDim]) }, { training: false });
-            if (!out.pooledMusic) throw new Error('MusicBert.forward returned no pooled music vector');
-            return out.pooledMusic.dataSync().slice() as Float32Array;
-          });
-        });
-      } finally {
-        enc.dispose();
-        model.dispose();
-      }
+      return rowOf(ctx, name, { encoder: encDir, musicbert: r.modelDir }, 'music');
     },
   };
 }
