@@ -3,6 +3,8 @@ import { frontendBenchmark } from './frontend.js';
 import { transformerStepBenchmark } from './transformerStep.js';
 import { synthBenchmark } from './synth.js';
 import { searchBenchmark } from './search.js';
+import { searchScaleBenchmark } from './searchScale.js';
+import { realFilesBenchmark } from './realFiles.js';
 import { realPretrainBenchmark } from './realPretrain.js';
 
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
@@ -13,4 +15,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, realPretrainBenchmark];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, realPretrainBenchmark];

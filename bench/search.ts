@@ -37,7 +37,7 @@ function percentile(xs: number[], p: number): number {
 
 const ms = (x: number) => +x.toFixed(2);
 
-function smallSpace(seed: number): JointSpace {
+export function smallSpace(seed: number): JointSpace {
   const p = preset('small');
   const tokenizer = Tokenizer.train([WORDS.join(' ')], { minCount: 1 });
   const encoder = AudioEncoder.create(audioEncoderConfig({ ...p.encoder, numConcepts: 29 }), seed);

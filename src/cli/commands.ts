@@ -7,6 +7,7 @@ import { indexCommand } from './indexCmd.js';
 import { serveCommand } from './serve.js';
 import { pretrainCommand } from './pretrain.js';
 import { synthCommand } from './synth.js';
+import { workerCommand } from './worker.js';
 
 /** Every sub-command, in the order `musicbert --help` lists them. Add new commands here. */
 export const commands: Command[] = [
@@ -22,4 +23,5 @@ export const commands: Command[] = [
   askCommand,
   retrievalEvalCommand,
   serveCommand,
+  workerCommand,
 ];

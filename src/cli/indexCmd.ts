@@ -1,16 +1,24 @@
 /** `musicbert index`: embed a catalogue into a vector store, resumably. */
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
+import { indexViaQueue } from '../search/queue/writer.js';
 import { opt, parseOptions, type Command } from './command.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
-const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--json]
+const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
 
 Embeds every track of --input (a corpus directory, or any folder of audio files, searched
 recursively) with the model and stores vectors and metadata (id, path, genre/tags when known,
 duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more.`;
+store holds 20000 tracks or more. A catalogue folder's tracks.csv/tracks.jsonl sidecar is read
+when present (or embedded tags when not):
+${CATALOGUE_USAGE}
+
+With --queue, the tracks are embedded by "musicbert worker" processes (any number, on any machine
+that sees the files) through BullMQ on that Redis; this process enqueues one job per --batch tracks and
+is the one writer of the store. Re-running after any crash resumes with every track stored once.`;
 
 const ANN_MODES = ['auto', 'on', 'off'] as const;
 
@@ -37,11 +45,14 @@ export const indexCommand: Command = {
         db: opt.string({ required: true, meta: 'PATH' }),
         batch: opt.int({ min: 1, default: 8 }),
         ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
+        queue: opt.string({ meta: 'URL' }),
         json: opt.flag(),
+        ...CATALOGUE_FLAGS,
       },
       USAGE,
     );
-    const { model, input, db, batch } = o;
+    const load = await catalogueLoadOptions(o);
+    const { model, input, db, batch, queue } = o;
     const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
     // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
@@ -52,12 +63,16 @@ export const indexCommand: Command = {
       stop.abort();
     };
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     try {
-      const r = await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      const r = queue
+        ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal, load })
+        : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load });
       process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
       space.dispose();
     }
   },

@@ -8,10 +8,10 @@
  * does not decode is reported and skipped, never fatal.
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
-import { loadCorpus } from '../data/datasets/index.js';
-import { isAudioName } from '../data/datasets/audioFiles.js';
+import { loadCorpus, type LoadCorpusOptions } from '../data/datasets/index.js';
+import { walkAudioFiles } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
@@ -40,6 +40,8 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Called after each committed batch with the rows now stored. */
   onBatch?: (stored: number) => void;
+  /** Catalogue loading options (column mapping, grouping) for `input`. */
+  load?: Pick<LoadCorpusOptions, 'columns' | 'groupBy'>;
 }
 
 export interface IndexFailure {
@@ -68,18 +70,7 @@ export interface IndexReport {
 
 /** Audio files under `dir`, recursively, sorted; ids are relative paths without extension. */
 async function walkAudio(dir: string): Promise<CatalogueItem[]> {
-  const files: string[] = [];
-  const visit = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // caches, hidden files
-      const p = join(d, e.name);
-      if (e.isDirectory()) await visit(p);
-      else if (e.isFile() && isAudioName(e.name)) files.push(p);
-    }
-  };
-  await visit(dir);
+  const files = (await walkAudioFiles(dir)).map((f) => f.path);
   const seen = new Set<string>();
   return files.map((path) => {
     const rel = relative(dir, path).split(sep).join('/');
@@ -92,7 +83,7 @@ async function walkAudio(dir: string): Promise<CatalogueItem[]> {
 }
 
 /** What `input` holds: a corpus (tracks with labels) if it loads as one, else its audio files. */
-export async function listCatalogue(input: string): Promise<CatalogueListing> {
+export async function listCatalogue(input: string, load: Pick<LoadCorpusOptions, 'columns' | 'groupBy'> = {}): Promise<CatalogueListing> {
   const dir = resolve(input);
   let info;
   try {
@@ -102,7 +93,7 @@ export async function listCatalogue(input: string): Promise<CatalogueListing> {
   }
   if (!info.isDirectory()) throw new UsageError(`--input ${input}: not a directory (give a corpus or a folder of audio files)`);
   try {
-    const corpus = await loadCorpus(dir);
+    const corpus = await loadCorpus(dir, load);
     if (corpus.tracks.length > 0) {
       return {
         kind: 'corpus',
@@ -118,12 +109,48 @@ export async function listCatalogue(input: string): Promise<CatalogueListing> {
   return { kind: 'folder', items };
 }
 
+/** The embedding a batch needs: the two halves of JointSpace's audio path. */
+export type BatchEmbedder = Pick<JointSpace, 'encodeTrack' | 'embedSegments'>;
+
+/**
+ * One batch of tracks → store entries, and the tracks whose files do not decode. The Transformer
+ * pass runs over the batch's good tracks together; a track's vector depends (in its last bits) on
+ * its row in that pass, so the distributed workers embed the same batches as this does.
+ */
+export async function embedBatch(space: BatchEmbedder, items: readonly CatalogueItem[], onTrack?: () => void): Promise<{ entries: TrackEntry[]; failed: IndexFailure[] }> {
+  const good: { item: CatalogueItem; enc: EncodedTrack }[] = [];
+  const failed: IndexFailure[] = [];
+  for (const item of items) {
+    try {
+      good.push({ item, enc: await space.encodeTrack(item.path) });
+    } catch (err) {
+      if (!(err instanceof MusicBertError)) throw err;
+      failed.push({ id: item.id, path: item.path, problem: err.message });
+    }
+    onTrack?.();
+  }
+  if (good.length === 0) return { entries: [], failed };
+  const vectors = await space.embedSegments(good.map((g) => g.enc));
+  return { entries: good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array })), failed };
+}
+
+/** The end of an indexing run (local or queued): compact what was added, then (re)build the approximate index. */
+export async function finishIndex(store: VectorStore, run: { added: number; interrupted: boolean; ann: 'auto' | 'on' | 'off' }): Promise<{ stored: number; annBuilt: boolean }> {
+  if (run.added > 0) await store.compact();
+  const stored = await store.count();
+  let annBuilt = false;
+  if (!run.interrupted && run.ann !== 'off' && (run.added > 0 || !store.ann)) {
+    annBuilt = await store.buildIndex({ minRows: run.ann === 'on' ? 1 : ANN_MIN_ROWS });
+  }
+  return { stored, annBuilt };
+}
+
 export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const started = Date.now();
   const batch = opts.batch ?? 8;
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer (got ${batch})`);
   const { space } = opts;
-  const listing = await listCatalogue(opts.input);
+  const listing = await listCatalogue(opts.input, opts.load);
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;
   const store = await VectorStore.open(opts.db, { create });
@@ -140,33 +167,17 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
         interrupted = true;
         break;
       }
-      const part = todo.slice(start, start + batch);
-      const good: { item: CatalogueItem; enc: EncodedTrack }[] = [];
-      for (const item of part) {
-        try {
-          good.push({ item, enc: await space.encodeTrack(item.path) });
-        } catch (err) {
-          if (!(err instanceof MusicBertError)) throw err;
-          failed.push({ id: item.id, path: item.path, problem: err.message });
-        }
-        progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined);
-      }
-      if (good.length === 0) continue;
-      const vectors = await space.embedSegments(good.map((g) => g.enc));
-      const entries: TrackEntry[] = good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array }));
+      const part = await embedBatch(space, todo.slice(start, start + batch), () => progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined));
+      failed.push(...part.failed);
+      const { entries } = part;
+      if (entries.length === 0) continue;
       await store.add(entries);
       added += entries.length;
       opts.onBatch?.(have.size + added);
     }
     const embedSeconds = (Date.now() - embedStart) / 1000;
     progress.finish(`${added} added, ${listing.items.length - todo.length} already indexed, ${failed.length} failed`);
-    if (added > 0) await store.compact();
-    const stored = await store.count();
-    let annBuilt = false;
-    const ann = opts.ann ?? 'auto';
-    if (!interrupted && ann !== 'off' && (added > 0 || !store.ann)) {
-      annBuilt = await store.buildIndex({ minRows: ann === 'on' ? 1 : ANN_MIN_ROWS });
-    }
+    const { stored, annBuilt } = await finishIndex(store, { added, interrupted, ann: opts.ann ?? 'auto' });
     return {
       source: listing.kind,
       total: listing.items.length,
