@@ -2,6 +2,7 @@
 import { UsageError } from '../util/errors.js';
 import { formatSeconds } from '../util/progress.js';
 import { opt, parseOptions, type Command } from './command.js';
+import { ENCODER_OBJECTIVES, parseEncoderObjectives } from '../train/encoderStage.js';
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
@@ -25,6 +26,9 @@ options:
   --lr X              stage-2 peak learning rate
   --encoder-steps N   stage-1 updates (0 = keep the random encoder)
   --encoder-from DIR  use this trained audio-encoder checkpoint instead of stage 1
+  --encoder-objectives LIST  stage-1 objectives, comma list of ${ENCODER_OBJECTIVES.join(', ')}
+                      (default: tags when the corpus has tags or genres, else contrastive)
+  --extra-audio PATH  more unlabeled audio (folder, recursive, or file; repeatable) for stage 1
   --seed S            seed of everything random (default 0)
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
@@ -69,6 +73,8 @@ export const pretrainCommand: Command = {
         lr: opt.number({ positive: true }),
         'encoder-steps': opt.int({ min: 0 }),
         'encoder-from': opt.string(),
+        'encoder-objectives': opt.string(),
+        'extra-audio': opt.strings(),
         seed: opt.int({ min: 0, default: 0 }),
         cache: opt.string(),
         'checkpoint-every': opt.int({ min: 1 }),
@@ -93,6 +99,8 @@ export const pretrainCommand: Command = {
       lr: o.lr ?? p.lr,
       encoderSteps: o['encoder-steps'] ?? p.encoderSteps,
       encoderFrom: o['encoder-from'],
+      encoderObjectives: o['encoder-objectives'] ? parseEncoderObjectives(o['encoder-objectives']) : undefined,
+      extraAudio: o['extra-audio'].length ? o['extra-audio'] : undefined,
       seed: o.seed,
       cacheDir: o.cache,
       checkpointEvery: o['checkpoint-every'],

@@ -7,8 +7,8 @@
 import type { AudioEncoderConfig, MusicBertConfig } from '../model/config.js';
 import { UsageError } from '../util/errors.js';
 
-export type PresetName = 'tiny' | 'small' | 'base';
-export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'base'];
+export type PresetName = 'tiny' | 'small' | 'real' | 'base';
+export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'real', 'base'];
 
 export interface Preset {
   encoder: Partial<AudioEncoderConfig>;
@@ -47,6 +47,20 @@ const TABLE: Record<PresetName, Preset> = {
     batch: 16,
     lr: 1e-3,
     vocabSize: 3000,
+  },
+  // Real recordings (a few hundred 30-s clips to full tracks): the encoder is the part that must
+  // learn from little labelled audio, so it gets the steps; sizes and steps measured in
+  // docs/real-recipe.md (pre-training the 380 real_dev clips well inside 20 minutes on 2 cores).
+  real: {
+    encoder: { channels: [8, 16, 32, 32], dense: [128], embedDim: 128 },
+    model: { dModel: 128, layers: 2, heads: 4, ffn: 256, maxTextLen: 32, maxMusicLen: 16, projDim: 64, dropout: 0.1 },
+    encoderSteps: 300,
+    encoderBatch: 32,
+    encoderLr: 2e-3,
+    steps: 200,
+    batch: 32,
+    lr: 1e-3,
+    vocabSize: 2000,
   },
   // Closer to the proposal's sizes; tens of minutes to hours on CPU.
   base: {

@@ -2,7 +2,7 @@
  * The whole pre-training recipe, as library functions (the CLI and the evaluation call them):
  *
  *   corpus → log-mel patches (cached)                                    stages.ts
- *   trainEncoder    AudioEncoder on concept tags (BCE)  → OUT/audio-encoder/   encoderStage.ts
+ *   trainEncoder    AudioEncoder on tags (BCE) and/or contrastive → OUT/audio-encoder/   encoderStage.ts
  *   frozen encoder → patch vectors (cached) → toSegments
  *   trainMusicBert  MusicBert with the chosen objectives → OUT/musicbert/
  *   pretrain        the two in a row, sharing the loaded data
@@ -200,7 +200,7 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
     tokenizer = Tokenizer.train(reviews, { vocabSize: p.vocabSize, minCount: 2 });
     // No reviews (an audio-only corpus): no words to learn, so no tokenizer is saved.
     if (tokenizer.size < 6) tokenizer = undefined;
-    const cfg = musicBertConfig({ ...p.model, ...opts.modelConfig, musicDim: embedDim, vocabSize: tokenizer?.size ?? 6, numConcepts: d.vocabulary.length });
+    const cfg = musicBertConfig({ ...p.model, ...opts.modelConfig, musicDim: embedDim, vocabSize: tokenizer?.size ?? 6, numConcepts: Math.max(1, d.vocabulary.length) });
     model = MusicBert.create(cfg, modelSeed);
   }
   try {

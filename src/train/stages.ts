@@ -74,11 +74,21 @@ export interface StageData {
   fingerprint: string;
 }
 
-/** Tags as concept indices; corpora without tags fall back to the genre as a single tag. */
+export interface StageDataOptions {
+  data: string;
+  out: string;
+  corpus?: Corpus;
+  cacheDir?: string;
+  quiet?: boolean;
+}
+
+/**
+ * Tags as concept indices; corpora without tags fall back to the genre as a single tag, and
+ * corpora with neither get an empty vocabulary (only self-supervised objectives apply).
+ */
 function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<string, number[]> } {
   const hasTags = corpus.tagVocabulary.length > 0 && corpus.tracks.some((t) => t.tags.length > 0);
   const vocabulary = hasTags ? corpus.tagVocabulary : corpus.genres;
-  if (vocabulary.length === 0) throw new UsageError(`${corpus.root}: the corpus has neither concept tags nor genres to pre-train the encoder on`);
   const index = new Map(vocabulary.map((v, i) => [v, i]));
   const labels = new Map<string, number[]>();
   for (const t of corpus.tracks) {
@@ -88,7 +98,7 @@ function conceptLabels(corpus: Corpus): { vocabulary: string[]; labels: Map<stri
   return { vocabulary, labels };
 }
 
-export async function stageData(opts: { data: string; out: string; corpus?: Corpus; cacheDir?: string; quiet?: boolean }): Promise<StageData> {
+export async function stageData(opts: StageDataOptions): Promise<StageData> {
   const corpus = opts.corpus ?? (await loadCorpus(opts.data));
   const { vocabulary, labels } = conceptLabels(corpus);
   const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : await defaultCacheDir(opts.data, fallbackCacheDir(resolve(opts.out)));
@@ -103,7 +113,10 @@ export async function stageData(opts: { data: string; out: string; corpus?: Corp
 }
 
 /** A checkpoint found in a stage's directory, with what is needed to resume it. */
-export type PreviousRun = { state: TrainerState; optimizer?: TensorMap };
+export interface PreviousRun {
+  state: TrainerState;
+  optimizer?: TensorMap;
+}
 
 export async function readPreviousRun(dir: string): Promise<PreviousRun | undefined> {
   if (!existsSync(join(dir, 'config.json'))) return undefined;
