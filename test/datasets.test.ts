@@ -81,7 +81,7 @@ test('real Deezer mood CSVs: 11,267 / 3,863 / 3,514 rows; missing audio reported
   const r = await loadDeezer(deezerDir, { audioDir: empty });
   assert.equal(r.tracks.length, 0);
   assert.equal(r.problems.length, 18644);
-  assert.match(formatProblems(r.problems), /^18644 file\(s\) skipped \(18644 missing\):\n/);
+  assert.match(formatProblems(r.problems), /^18644 loading problem\(s\) \(18644 missing\); the rest loaded:\n/);
   assert.match(formatProblems(r.problems), /\.\.\. and 18634 more$/);
   // Audio for two ids: those two load, the rest are reported.
   await writeFile(join(empty, '213754.wav'), await readFile(synth.tracks[0]!.audioPath));
@@ -141,7 +141,7 @@ test('missing, empty and corrupt audio files are skipped and summarised; malform
   assert.ok(r.problems.some((p) => p.path.endsWith('jazz.00001.wav') && /empty file/.test(p.problem)));
   assert.ok(r.problems.some((p) => p.path.endsWith('rock.00000.wav') && /bad header/.test(p.problem)));
   const summary = formatProblems(r.problems);
-  assert.match(summary, /^3 file\(s\) skipped \((1 missing, 2 unreadable|2 unreadable, 1 missing)\)/);
+  assert.match(summary, /^3 loading problem\(s\) \((1 missing, 2 unreadable|2 unreadable, 1 missing)\)/);
   const c = await loadCorpus(copy, { quiet: true });
   assert.equal(c.tracks.length, 17, 'without a split file, the deleted track is simply absent');
   assert.equal(c.problems.length, 2);

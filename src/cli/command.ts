@@ -69,7 +69,7 @@ function numeric(integer: boolean, rules: NumberRules & { default?: number; requ
   };
 }
 
-function string(rules: StringRules & { default?: string; required?: boolean }): Option<string | undefined> {
+function string(rules: StringRules & { default?: string; required?: boolean } = {}): Option<string | undefined> {
   return {
     type: 'string',
     read(raw, name, usage) {

@@ -3,6 +3,7 @@ import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { indexViaQueue } from '../search/queue/writer.js';
 import { opt, parseOptions, type Command } from './command.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
 
@@ -11,7 +12,9 @@ recursively) with the model and stores vectors and metadata (id, path, genre/tag
 duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more.
+store holds 20000 tracks or more. A catalogue folder's tracks.csv/tracks.jsonl sidecar is read
+when present (or embedded tags when not):
+${CATALOGUE_USAGE}
 
 With --queue, the tracks are embedded by "musicbert worker" processes (any number, on any machine
 that sees the files) through BullMQ on that Redis; this process enqueues one job per --batch tracks and
@@ -44,9 +47,11 @@ export const indexCommand: Command = {
         ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
         queue: opt.string({ meta: 'URL' }),
         json: opt.flag(),
+        ...CATALOGUE_FLAGS,
       },
       USAGE,
     );
+    const load = await catalogueLoadOptions(o);
     const { model, input, db, batch, queue } = o;
     const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
@@ -60,7 +65,7 @@ export const indexCommand: Command = {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
-      const r = queue ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal }) : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal });
+      const r = queue ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal, load }) : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load });
       process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {

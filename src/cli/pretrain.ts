@@ -5,6 +5,8 @@ import { opt, parseOptions, type Command } from './command.js';
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
+import { loadCorpus } from '../data/datasets/index.js';
+import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
 const usage = `usage: musicbert pretrain --data DIR --out DIR [options]
 
@@ -27,7 +29,8 @@ options:
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
   --json              print the summary as JSON on stdout
-  --quiet             no progress on stderr`;
+  --quiet             no progress on stderr
+${CATALOGUE_USAGE}`;
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(4) : '-';
@@ -71,13 +74,16 @@ export const pretrainCommand: Command = {
         'checkpoint-every': opt.int({ min: 1 }),
         json: opt.flag(),
         quiet: opt.flag(),
+        ...CATALOGUE_FLAGS,
       },
       usage,
     );
+    const load = await catalogueLoadOptions(o);
     const config = o.config as PresetName;
     const p = preset(config); // validates the name; its values are the defaults
     const result = await pretrain({
       data: o.data,
+      ...(load.columns ? { corpus: await loadCorpus(o.data, load) } : {}),
       out: o.out,
       objectives: o.objectives ? parseObjectives(o.objectives) : undefined,
       weights: parseWeights(o.weights),

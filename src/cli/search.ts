@@ -142,6 +142,7 @@ export const askCommand: Command = {
       const r = await askTrack(space, await space.embedAudio(audio), question, {
         ...(choices !== undefined ? { choices: parseLabels(choices) } : {}),
         ...(template !== undefined ? { template } : {}),
+        ...(space.vocabulary ? { genres: space.vocabulary.genres } : {}),
       });
       warnUnknown(space.unknownWords(Object.values(r.prompts)));
       out(a.values.json ? JSON.stringify(r, null, 2) : formatAnswer(r));

@@ -12,7 +12,7 @@ import { mkdir, stat, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TrackRecord } from './corpus.js';
-import { patchesFromFile, PATCH_SIZE, type PatchSet } from '../audio/index.js';
+import { patchesFromFile, toPatches, PATCH_SIZE, type PatchSet } from '../audio/index.js';
 import { loadSafetensors, saveSafetensors, type TensorMap } from '../util/safetensors.js';
 import { Progress } from '../util/progress.js';
 import { DatasetError } from '../util/errors.js';
@@ -72,13 +72,17 @@ async function tryLoad(path: string, name: string, width: number): Promise<{ dat
   }
 }
 
-/** A track's patches from the cache, computing and storing them on a miss. */
-export async function trackPatches(track: TrackRecord, cacheDir: string): Promise<PatchSet> {
+/**
+ * A track's patches from the cache, computing and storing them on a miss. `logMel` supplies the
+ * spectrogram when the caller already holds one (the evaluation's front end), so a file is
+ * decoded once for both the features and pre-training.
+ */
+export async function trackPatches(track: TrackRecord, cacheDir: string, logMel?: (path: string) => Promise<{ data: Float32Array; frames: number }>): Promise<PatchSet> {
   const key = await audioKey(track.audioPath);
   const path = join(cacheDir, 'patches', `${key}.safetensors`);
   const hit = await tryLoad(path, 'patches', PATCH_SIZE);
   if (hit) return hit;
-  const p = await patchesFromFile(track.audioPath);
+  const p = logMel ? await logMel(track.audioPath).then((lm) => toPatches(lm.data, lm.frames)) : await patchesFromFile(track.audioPath);
   const tensors: TensorMap = { patches: { dtype: 'F32', shape: [p.count, PATCH_SIZE], data: p.data } };
   await saveSafetensors(path, tensors, { audioPath: resolve(track.audioPath), trackId: track.id });
   return { data: p.data, count: p.count };

@@ -21,6 +21,13 @@ export interface TrackRecord {
   tags: string[];
   albumId?: string;
   durationS?: number;
+  /** Catalogue layout: the artist or album every split and fold keeps together. */
+  group?: string;
+  /** Catalogue layout: free text about the track (descriptions, reviews, mood words). */
+  texts?: string[];
+  /** Catalogue layout: label columns by name (kinds in Corpus.labelColumns); absent = unlabelled. */
+  labels?: Record<string, string | number>;
+  title?: string;
 }
 
 export interface AlbumRecord {
@@ -43,4 +50,13 @@ export interface Corpus {
   genres: string[];
   tagVocabulary: string[];
   problems: LoadProblem[];
+  /** Catalogue layout: the label columns and their kinds, in sidecar order. */
+  labelColumns?: LabelColumn[];
+}
+
+export type LabelKind = 'categorical' | 'numeric';
+
+export interface LabelColumn {
+  name: string;
+  kind: LabelKind;
 }

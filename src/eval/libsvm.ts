@@ -14,6 +14,8 @@ export interface SvmParams {
   C: number;
   gamma?: number;
   epsilon?: number;
+  /** SVC only: per-class multipliers of C (libsvm -wi), e.g. balanced weights against imbalance. */
+  classWeights?: Record<number, number>;
 }
 
 interface LibsvmInstance {
@@ -83,6 +85,7 @@ function options(lib: LibsvmClass, type: 'svc' | 'svr', p: SvmParams, d: number)
     shrinking: true,
     cacheSize: 200,
     quiet: true,
+    ...(type === 'svc' && p.classWeights ? { weight: p.classWeights } : {}),
   };
 }
 

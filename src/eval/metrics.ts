@@ -33,3 +33,39 @@ export function meanStd(values: readonly number[]): { mean: number; std: number;
   const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
   return { mean, std, n };
 }
+
+/** Per-class F1 averaged over the classes present in truth or predictions (sklearn's f1_score average='macro'). */
+export function macroF1(truth: ArrayLike<number>, pred: ArrayLike<number>): number {
+  if (truth.length !== pred.length) throw new RangeError(`macroF1: ${truth.length} labels vs ${pred.length} predictions`);
+  if (truth.length === 0) throw new RangeError('macroF1: no samples');
+  const classes = new Set<number>();
+  for (let i = 0; i < truth.length; i++) classes.add(truth[i] as number).add(pred[i] as number);
+  let sum = 0;
+  for (const c of classes) {
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const t = truth[i] === c, p = pred[i] === c;
+      if (t && p) tp++;
+      else if (p) fp++;
+      else if (t) fn++;
+    }
+    sum += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  }
+  return sum / classes.size;
+}
+
+/** Mean per-class recall over the classes in truth (sklearn's balanced_accuracy_score). */
+export function balancedAccuracy(truth: ArrayLike<number>, pred: ArrayLike<number>): number {
+  if (truth.length !== pred.length) throw new RangeError(`balancedAccuracy: ${truth.length} labels vs ${pred.length} predictions`);
+  if (truth.length === 0) throw new RangeError('balancedAccuracy: no samples');
+  const hit = new Map<number, [number, number]>();
+  for (let i = 0; i < truth.length; i++) {
+    const e = hit.get(truth[i] as number) ?? [0, 0];
+    e[1]++;
+    if (truth[i] === pred[i]) e[0]++;
+    hit.set(truth[i] as number, e);
+  }
+  let s = 0;
+  for (const [ok, n] of hit.values()) s += ok / n;
+  return s / hit.size;
+}

@@ -7,7 +7,7 @@
  * scikit-learn Pipeline inside GridSearchCV, so no held-out statistic ever reaches a fit.
  */
 import { DatasetError } from '../util/errors.js';
-import { assignFolds, foldSplit } from './folds.js';
+import { assignFolds, assignGroupedFolds, foldSplit } from './folds.js';
 import { trainSvc, trainSvr, type SvmParams } from './libsvm.js';
 import { accuracy, meanStd, r2 } from './metrics.js';
 import { applyStandardizer, fitStandardizer, targetScaler } from './standardize.js';
@@ -50,6 +50,22 @@ export interface ProbeOptions {
   seed?: number;
   /** SVR epsilon, in units of the standardised target (default 0.1, sklearn's default). */
   epsilon?: number;
+  /**
+   * Group code (artist, album) of every row of `x`: the inner folds then never split a group,
+   * so the grid is chosen for unseen artists, as the outer folds score it.
+   */
+  groups?: ArrayLike<number>;
+  /** 'balanced': SVC class weights n / (classes × n_c) from each fit's training rows (sklearn's class_weight='balanced'). */
+  classWeight?: 'balanced';
+}
+
+/** sklearn's balanced class weights for labels `y`: n / (classes × count of c). */
+export function balancedClassWeights(y: readonly number[]): Record<number, number> {
+  const counts = new Map<number, number>();
+  for (const c of y) counts.set(c, (counts.get(c) ?? 0) + 1);
+  const out: Record<number, number> = {};
+  for (const [c, m] of counts) out[c] = y.length / (counts.size * m);
+  return out;
 }
 
 export interface GridPoint {
@@ -69,12 +85,16 @@ export interface ProbeFit {
   predictions: Float64Array;
 }
 
-function gridPoints(grid: ProbeGrid, d: number, kind: ProbeKind, epsilon: number): SvmParams[] {
+/** Marker in SvmParams.classWeights: computed per fit from its training labels (fitPredict). */
+const BALANCED: Record<number, number> = Object.freeze({}) as Record<number, number>;
+
+function gridPoints(grid: ProbeGrid, d: number, kind: ProbeKind, epsilon: number, classWeight?: 'balanced'): SvmParams[] {
   const out: SvmParams[] = [];
   for (const k of grid.kernels) {
     for (const C of grid.C) {
       const p: SvmParams = k.kernel === 'rbf' ? { kernel: 'rbf', C, gamma: k.gammaScale / d } : { kernel: 'linear', C };
       if (kind === 'regression') p.epsilon = epsilon;
+      if (kind === 'classification' && classWeight === 'balanced') p.classWeights = BALANCED;
       out.push(p);
     }
   }
@@ -92,7 +112,7 @@ export async function fitPredict(kind: ProbeKind, x: ArrayLike<number>, d: numbe
   const xte = applyStandardizer(s, x, d, test);
   const ytr = train.map((i) => y[i] as number);
   if (kind === 'classification') {
-    const m = await trainSvc(xtr, train.length, d, ytr, params);
+    const m = await trainSvc(xtr, train.length, d, ytr, params.classWeights === BALANCED ? { ...params, classWeights: balancedClassWeights(ytr) } : params);
     try {
       return m.predict(xte, test.length);
     } finally {
@@ -116,12 +136,22 @@ function score(kind: ProbeKind, truth: ArrayLike<number>, pred: ArrayLike<number
 
 /** Pick the grid point with the best pooled out-of-fold score over rows `train` (seeded folds). */
 export async function selectParams(kind: ProbeKind, x: ArrayLike<number>, d: number, y: ArrayLike<number>, train: readonly number[], opts: ProbeOptions = {}): Promise<{ best: GridPoint; grid: GridPoint[] }> {
-  const k = Math.min(opts.folds ?? 5, train.length);
   const ytrain = train.map((i) => y[i] as number);
-  const fold = assignFolds(train.length, k, opts.seed ?? 0, kind === 'classification' ? ytrain : undefined);
+  const strata = kind === 'classification' ? ytrain : undefined;
+  let fold: Int32Array;
+  let k: number;
+  if (opts.groups) {
+    const g = train.map((i) => opts.groups![i] as number);
+    k = Math.min(opts.folds ?? 5, new Set(g).size);
+    if (k < 2) throw new DatasetError('grouped probe needs training rows from at least 2 groups');
+    fold = assignGroupedFolds(g, k, opts.seed ?? 0, strata);
+  } else {
+    k = Math.min(opts.folds ?? 5, train.length);
+    fold = assignFolds(train.length, k, opts.seed ?? 0, strata);
+  }
   const splits = Array.from({ length: k }, (_, f) => foldSplit(fold, f));
   const grid: GridPoint[] = [];
-  for (const params of gridPoints(opts.grid ?? DEFAULT_GRID, d, kind, opts.epsilon ?? 0.1)) {
+  for (const params of gridPoints(opts.grid ?? DEFAULT_GRID, d, kind, opts.epsilon ?? 0.1, opts.classWeight)) {
     const oof = new Float64Array(train.length);
     for (const sp of splits) {
       if (sp.test.length === 0 || sp.train.length === 0) continue;

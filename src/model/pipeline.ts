@@ -40,6 +40,7 @@ import { AudioEncoder, PATCH_BATCH } from './audioEncoder.js';
 import { CHECKPOINT_FILES } from './checkpoint.js';
 import { MusicBert } from './musicbert.js';
 import { toSegments } from './segments.js';
+import { loadVocabulary, saveVocabulary, type ModelVocabulary } from './vocabulary.js';
 
 /**
  * A track to embed: a file path, encoded file bytes, 16 kHz (or `sampleRate`) mono samples, or
@@ -96,6 +97,8 @@ export class MusicBertPipeline {
   private readonly patchBatch: number;
   private readonly musicBatch: number;
   private disposed = false;
+  /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
+  vocabulary: ModelVocabulary | undefined;
 
   private constructor(
     /** The frozen patch encoder (its concept head gives Table 1's concept row). */
@@ -131,7 +134,10 @@ export class MusicBertPipeline {
         throw new CheckpointError(`not a model directory: expected audio-encoder/ and musicbert/ checkpoints (from "musicbert pretrain --out DIR"), ${d} has no ${CHECKPOINT_FILES.config}`, dir);
       }
     }
-    return MusicBertPipeline.loadParts(parts, { ...opts, modelDir: dir });
+    const vocabulary = await loadVocabulary(dir);
+    const pipeline = await MusicBertPipeline.loadParts(parts, { ...opts, modelDir: dir });
+    pipeline.vocabulary = vocabulary;
+    return pipeline;
   }
 
   /**
@@ -165,6 +171,7 @@ export class MusicBertPipeline {
     const dir = resolve(modelDir);
     await this.encoder.save(join(dir, PIPELINE_DIRS.encoder));
     await this.model.save(join(dir, PIPELINE_DIRS.musicbert));
+    if (this.vocabulary) await saveVocabulary(dir, this.vocabulary);
   }
 
   /** The shared Transformer (UsageError for an encoder-only pipeline). */

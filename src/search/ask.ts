@@ -45,6 +45,10 @@ export interface AskOptions {
   /** Sentence for each choice, with a {label} placeholder (default "a {label} track"). */
   template?: string;
   temperature?: number;
+  /** Genre answers (default: the model's saved genres; the generator's ten for older models). */
+  genres?: readonly string[];
+  /** Mood answers (default: the built-in mood words). */
+  moods?: readonly string[];
 }
 
 const AUX = new Set(['is', 'are', 'was', 'were', 'does', 'do', 'did', 'has', 'have', 'can', 'could', 'will', 'would', 'should', 'isn\'t', 'doesn\'t', 'aren\'t']);
@@ -70,8 +74,8 @@ export function parseQuestion(question: string, opts: AskOptions = {}): Question
   if (/^(?:what|which|who|how|name|list|tell)\b/.test(q)) {
     const choice = (topic: string, options: readonly string[], template: string, multi = false): QuestionPlan => ({ kind: 'choice', question, topic, options: [...options], template: opts.template ?? template, multi });
     if (/\binstrument|\bplay(?:s|ing|ed)?\b|\bhear\b/.test(q)) return choice('instruments', INSTRUMENTS, 'a track with {label}', true);
-    if (/\bgenre|\bstyle\b|\bkind of (?:music|song)|\btype of (?:music|song)/.test(q)) return choice('genre', GTZAN_GENRES, 'a {label} track');
-    if (/\bmood|\bfeel|\bemotion|\bvibe/.test(q)) return choice('mood', MOODS, 'a {label} track');
+    if (/\bgenre|\bstyle\b|\bkind of (?:music|song)|\btype of (?:music|song)/.test(q)) return choice('genre', opts.genres && opts.genres.length > 1 ? opts.genres : GTZAN_GENRES, 'a {label} track');
+    if (/\bmood|\bfeel|\bemotion|\bvibe/.test(q)) return choice('mood', opts.moods && opts.moods.length > 1 ? opts.moods : MOODS, 'a {label} track');
     if (/\btempo|\bfast\b|\bspeed|\bpace|\bbpm\b|\bslow\b/.test(q)) return choice('tempo', TEMPI, 'a {label} track');
   }
   throw new UsageError(`cannot tell which answers to compare for ${JSON.stringify(question)}: ask a yes/no question ("is this danceable?") or about instruments, genre, mood or tempo, or give the candidate answers (--choices "a,b,c")`);

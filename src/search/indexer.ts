@@ -8,10 +8,10 @@
  * does not decode is reported and skipped, never fatal.
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
-import { loadCorpus } from '../data/datasets/index.js';
-import { isAudioName } from '../data/datasets/audioFiles.js';
+import { loadCorpus, type LoadCorpusOptions } from '../data/datasets/index.js';
+import { walkAudioFiles } from '../data/datasets/audioFiles.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
@@ -40,6 +40,8 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Called after each committed batch with the rows now stored. */
   onBatch?: (stored: number) => void;
+  /** Catalogue loading options (column mapping, grouping) for `input`. */
+  load?: Pick<LoadCorpusOptions, 'columns' | 'groupBy'>;
 }
 
 export interface IndexFailure {
@@ -68,18 +70,7 @@ export interface IndexReport {
 
 /** Audio files under `dir`, recursively, sorted; ids are relative paths without extension. */
 async function walkAudio(dir: string): Promise<CatalogueItem[]> {
-  const files: string[] = [];
-  const visit = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue; // caches, hidden files
-      const p = join(d, e.name);
-      if (e.isDirectory()) await visit(p);
-      else if (e.isFile() && isAudioName(e.name)) files.push(p);
-    }
-  };
-  await visit(dir);
+  const files = (await walkAudioFiles(dir)).map((f) => f.path);
   const seen = new Set<string>();
   return files.map((path) => {
     const rel = relative(dir, path).split(sep).join('/');
@@ -92,7 +83,7 @@ async function walkAudio(dir: string): Promise<CatalogueItem[]> {
 }
 
 /** What `input` holds: a corpus (tracks with labels) if it loads as one, else its audio files. */
-export async function listCatalogue(input: string): Promise<CatalogueListing> {
+export async function listCatalogue(input: string, load: Pick<LoadCorpusOptions, 'columns' | 'groupBy'> = {}): Promise<CatalogueListing> {
   const dir = resolve(input);
   let info;
   try {
@@ -102,7 +93,7 @@ export async function listCatalogue(input: string): Promise<CatalogueListing> {
   }
   if (!info.isDirectory()) throw new UsageError(`--input ${input}: not a directory (give a corpus or a folder of audio files)`);
   try {
-    const corpus = await loadCorpus(dir);
+    const corpus = await loadCorpus(dir, load);
     if (corpus.tracks.length > 0) {
       return {
         kind: 'corpus',
@@ -159,7 +150,7 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const batch = opts.batch ?? 8;
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer (got ${batch})`);
   const { space } = opts;
-  const listing = await listCatalogue(opts.input);
+  const listing = await listCatalogue(opts.input, opts.load);
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;
   const store = await VectorStore.open(opts.db, { create });

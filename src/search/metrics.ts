@@ -22,6 +22,18 @@ export interface RetrievalMetrics {
   chance: { r1: number; r5: number; r10: number; medianRank: number };
 }
 
+/** Tag retrieval: every relevant item counts (a mood word retrieves every clip that carries it). */
+export interface TagRetrievalMetrics {
+  queries: number;
+  candidates: number;
+  /** Mean average precision over the queries. */
+  mAP: number;
+  /** Mean precision of the top 10. */
+  pAt10: number;
+  /** Exact expectations of the same figures for a random ranking of the same queries. */
+  chance: { mAP: number; pAt10: number };
+}
+
 export interface GenreAccuracy {
   tracks: number;
   genres: string[];
@@ -102,6 +114,61 @@ export function retrievalMetrics(queries: readonly Float32Array[], candidates: r
     medianRank: median(ranks),
     chance: { r1: chance.r1 / Q, r5: chance.r5 / Q, r10: chance.r10 / Q, medianRank: median(chanceMedians) },
   };
+}
+
+/**
+ * Average precision of one ranking: mean over the relevant items of the precision at their rank.
+ * Candidates are ranked by descending score; ties are broken by index (the first listed wins).
+ */
+export function averagePrecision(scores: ArrayLike<number>, relevant: ReadonlySet<number>): number {
+  if (relevant.size === 0) throw new UsageError('averagePrecision: no relevant candidates');
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+  let hits = 0;
+  let sum = 0;
+  order.forEach((c, k) => {
+    if (relevant.has(c)) {
+      hits++;
+      sum += hits / (k + 1);
+    }
+  });
+  return sum / relevant.size;
+}
+
+/** Precision of the top `k` (k capped at the number of candidates). */
+export function precisionAt(scores: ArrayLike<number>, relevant: ReadonlySet<number>, k: number): number {
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+  const top = order.slice(0, Math.min(k, order.length));
+  return top.length ? top.filter((c) => relevant.has(c)).length / top.length : 0;
+}
+
+/**
+ * Expected average precision of a uniformly random ranking of n candidates with m relevant:
+ * E[AP] = (1/n)·(H_n + (m−1)/(n−1)·(n − H_n)), from E[rel_j rel_k] = m(m−1)/(n(n−1)) for j ≠ k.
+ */
+export function chanceAveragePrecision(n: number, m: number): number {
+  if (!(m >= 1 && m <= n)) throw new UsageError(`chanceAveragePrecision: need 1 <= m <= n, got m=${m}, n=${n}`);
+  let h = 0;
+  for (let i = 1; i <= n; i++) h += 1 / i;
+  return n === 1 ? 1 : (h + ((m - 1) / (n - 1)) * (n - h)) / n;
+}
+
+/** Text→music tag retrieval over unit vectors: mAP and P@k beside their chance levels. */
+export function tagRetrievalMetrics(queries: readonly Float32Array[], candidates: readonly Float32Array[], relevant: readonly (readonly number[])[], k = 10): TagRetrievalMetrics {
+  if (queries.length !== relevant.length) throw new UsageError(`tagRetrievalMetrics: ${queries.length} queries but ${relevant.length} relevance lists`);
+  if (queries.length === 0) throw new UsageError('tagRetrievalMetrics: no queries');
+  const n = candidates.length;
+  let ap = 0, pk = 0, cap = 0, cpk = 0;
+  queries.forEach((q, i) => {
+    const rel = new Set(relevant[i]);
+    for (const r of rel) if (!Number.isInteger(r) || r < 0 || r >= n) throw new UsageError(`tagRetrievalMetrics: query ${i} names candidate ${r} of ${n}`);
+    const scores = candidates.map((c) => dot(q, c));
+    ap += averagePrecision(scores, rel);
+    pk += precisionAt(scores, rel, k);
+    cap += chanceAveragePrecision(n, rel.size);
+    cpk += rel.size / n; // expected precision at any cut-off of a random ranking
+  });
+  const Q = queries.length;
+  return { queries: Q, candidates: n, mAP: ap / Q, pAt10: pk / Q, chance: { mAP: cap / Q, pAt10: cpk / Q } };
 }
 
 /** Share of tracks whose closest genre prompt is their own genre. */

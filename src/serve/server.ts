@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = { maxUploadBytes: 20 << 20,
 export interface ServeOptions {
   catalogue: Catalogue;
   limits?: Partial<ServeLimits>;
-  /** Labels for uploads when the request names none (default: the ten GTZAN genres). */
+  /** Labels for uploads when the request names none (default: the genres the model was trained with). */
   labels?: readonly string[];
   /** One line per request (e.g. to stderr); silent when absent. */
   log?: (line: string) => void;
@@ -95,7 +95,9 @@ export function createMusicServer(opts: ServeOptions): Server {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const cat = opts.catalogue;
   const queue = new SerialQueue(limits.maxQueue);
-  const defaultLabels = opts.labels && opts.labels.length > 0 ? [...opts.labels] : [...GTZAN_GENRES];
+  // The model's own genres (labels.json); the generator's ten only for models saved before it.
+  const saved = cat.space.vocabulary?.genres ?? [];
+  const defaultLabels = opts.labels && opts.labels.length > 0 ? [...opts.labels] : saved.length > 1 ? [...saved] : [...GTZAN_GENRES];
   const page = pageHtml({ maxUploadBytes: limits.maxUploadBytes });
 
   const labelsOf = (params: URLSearchParams): string[] => {

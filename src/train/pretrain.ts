@@ -31,6 +31,7 @@ import { train, type StepRecord, type TrainerSnapshot } from './trainer.js';
 import { encoderStage, type EncoderOptions } from './encoderStage.js';
 import { OBJECTIVES, meanVariance, parseWeights, stepLoss, validationLoss, type LossSettings, type MusicItem, type ObjectiveName } from './musicbertLoss.js';
 import { preset as getPreset, type PresetName } from './presets.js';
+import { modelVocabulary, saveVocabulary } from '../model/vocabulary.js';
 import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
 
 export { trainEncoder, type EncoderOptions, type EncoderResult } from './encoderStage.js';
@@ -99,6 +100,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const d = await stageData(opts);
   const enc = opts.encoderFrom ? await reusedEncoder(resolve(opts.encoderFrom)) : await encoderStage(opts, d);
   const bert = await musicBertStage(opts, d, enc.encoderDir);
+  // Label vocabularies travel with the model: zero-shot defaults come from the training data.
+  await saveVocabulary(resolve(opts.out), modelVocabulary(d.corpus.genres, d.vocabulary));
   return {
     encoderDir: enc.encoderDir,
     modelDir: bert.modelDir,

@@ -3,8 +3,8 @@
  * 18k files just to load metadata would take minutes, while the first bytes catch the usual
  * faults (empty or truncated files, HTML error pages saved as .mp3, the wrong container).
  */
-import { open, readdir, stat } from 'node:fs/promises';
-import { extname, join, basename } from 'node:path';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { extname, join, basename, relative, sep } from 'node:path';
 import type { LoadProblem } from '../corpus.js';
 
 export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.flac', '.ogg', '.au', '.aif', '.aiff', '.m4a'] as const;
@@ -33,6 +33,56 @@ export async function indexAudioDir(dir: string): Promise<Map<string, string>> {
     if (prev === undefined || rank(name) < rank(prev)) out.set(stem, join(dir, name));
   }
   return out;
+}
+
+/** One file found by walkAudioFiles: its path under the walked folder (symlinks kept) and id. */
+export interface FoundAudio {
+  /** Absolute path as reached from the root (through any symlinks, not resolved). */
+  path: string;
+  /** Path relative to the root with '/' separators. */
+  rel: string;
+}
+
+/**
+ * Audio files under `root`, recursively, sorted by relative path. Symlinked files and folders are
+ * followed (catalogues are often folders of links into a music library); a folder reached twice
+ * by its real path (a link loop, or two links to one folder) is walked once. Hidden entries
+ * (caches, `.DS_Store`) are skipped; dangling links are ignored.
+ */
+export async function walkAudioFiles(root: string): Promise<FoundAudio[]> {
+  const out: FoundAudio[] = [];
+  const visited = new Set<string>();
+  const visit = async (dir: string): Promise<void> => {
+    let real: string;
+    try {
+      real = await realpath(dir);
+    } catch {
+      return;
+    }
+    if (visited.has(real)) return;
+    visited.add(real);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    names.sort();
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const p = join(dir, name);
+      let s;
+      try {
+        s = await stat(p); // follows symlinks
+      } catch {
+        continue;
+      }
+      if (s.isDirectory()) await visit(p);
+      else if (s.isFile() && isAudioName(name)) out.push({ path: p, rel: relative(root, p).split(sep).join('/') });
+    }
+  };
+  await visit(root);
+  return out.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
 function rank(path: string): number {

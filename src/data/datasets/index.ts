@@ -9,3 +9,5 @@ export { readMumuAlbums, parseMumuAlbums, linkAlbums, type MumuAlbum } from './m
 export { parseCsv, readCsvTable, formatCsv, type CsvRow, type CsvTable } from './csv.js';
 export { stratifiedSplit, DEFAULT_SPLIT_RATIOS, type SplitRatios } from './split.js';
 export { sniffAudio, indexAudioDir, AUDIO_EXTENSIONS, type AudioCheck } from './audioFiles.js';
+export { loadCatalogue, readColumnMapping, parseColumnMapping, findSidecar, splitList, SIDECAR_NAMES, type ColumnMapping, type CatalogueOptions } from './catalogue.js';
+export { walkAudioFiles, type FoundAudio } from './audioFiles.js';

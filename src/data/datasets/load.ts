@@ -18,8 +18,10 @@ import { linkAlbums, readMumuAlbums, type MumuAlbum } from './mumu.js';
 import { formatProblems } from './problems.js';
 import type { SplitRatios } from './split.js';
 import { MANIFEST_FILE, readManifest } from './manifest.js';
+import { findSidecar, loadCatalogue, type ColumnMapping } from './catalogue.js';
+import { walkAudioFiles } from './audioFiles.js';
 
-export type Layout = 'manifest' | 'gtzan' | 'deezer' | 'mumu';
+export type Layout = 'manifest' | 'gtzan' | 'deezer' | 'mumu' | 'catalogue';
 
 export interface LoadCorpusOptions {
   /** A `track_id,split,genre` CSV (e.g. the fault-filtered GTZAN split). Listed tracks take its split; unlisted ones are left out. */
@@ -35,6 +37,10 @@ export interface LoadCorpusOptions {
   splitRatios?: SplitRatios;
   /** How hard to check audio files: read their header (default), only stat them, or not at all. */
   checkAudio?: AudioCheck;
+  /** Catalogue layout: which sidecar columns play which role (a mapping implies the catalogue layout). */
+  columns?: ColumnMapping;
+  /** Catalogue layout without a sidecar: group by the embedded artist (default) or album. */
+  groupBy?: 'artist' | 'album';
   /** Do not print the one-line summary of skipped files to stderr. */
   quiet?: boolean;
 }
@@ -89,7 +95,20 @@ export async function loadCorpus(dir: string, opts: LoadCorpusOptions = {}): Pro
   if (!(await isDir(root))) throw new DatasetError('corpus directory does not exist', root);
   const want = (l: Layout) => !opts.layouts || opts.layouts.includes(l);
   let result: Omit<Corpus, 'root'>;
-  if (want('manifest') && (await isFile(join(root, MANIFEST_FILE)))) {
+  const catalogue = () =>
+    loadCatalogue(root, {
+      ...(opts.columns ? { columns: opts.columns } : {}),
+      ...(opts.groupBy ? { groupBy: opts.groupBy } : {}),
+      checkAudio: opts.checkAudio ?? 'header',
+      splitSeed: opts.splitSeed ?? 0,
+      ...(opts.splitRatios ? { splitRatios: opts.splitRatios } : {}),
+    });
+  // A sidecar (or a mapping, or asking for the layout alone) makes it a catalogue; a plain folder
+  // of audio is one too, but only when no other layout claims the directory (below).
+  const explicitCatalogue = opts.layouts?.length === 1 && opts.layouts[0] === 'catalogue';
+  if (want('catalogue') && (explicitCatalogue || opts.columns || (await findSidecar(root)))) {
+    result = await catalogue();
+  } else if (want('manifest') && (await isFile(join(root, MANIFEST_FILE)))) {
     result = await fromManifest(root, opts);
   } else {
     const tracks: TrackRecord[] = [];
@@ -138,10 +157,13 @@ export async function loadCorpus(dir: string, opts: LoadCorpusOptions = {}): Pro
       const t = byId.get(id);
       if (t && t.albumId === undefined) t.albumId = a.id;
     }
-    if (tracks.length === 0 && albums.length === 0 && problems.length === 0) {
-      throw new DatasetError('no corpus found: expected manifest.json, genres/<genre>/ folders, Deezer train/validation/test CSVs or albums.json', root);
+    if (tracks.length === 0 && albums.length === 0 && problems.length === 0 && want('catalogue') && (await walkAudioFiles(root)).length > 0) {
+      result = await catalogue();
+    } else if (tracks.length === 0 && albums.length === 0 && problems.length === 0) {
+      throw new DatasetError('no corpus found: expected manifest.json, genres/<genre>/ folders, Deezer train/validation/test CSVs, albums.json, tracks.csv/tracks.jsonl or audio files', root);
+    } else {
+      result = { tracks, albums, genres, tagVocabulary: [], problems };
     }
-    result = { tracks, albums, genres, tagVocabulary: [], problems };
   }
   if (result.problems.length > 0 && !opts.quiet) process.stderr.write(`musicbert: ${root}: ${formatProblems(result.problems)}\n`);
   return { root, ...result };

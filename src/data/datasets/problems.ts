@@ -1,4 +1,4 @@
-/** Missing and unreadable files, gathered while loading and reported once as a summary. */
+/** Missing and unreadable files (and, for catalogues, bad sidecar rows), gathered while loading and reported once as a summary. */
 import type { LoadProblem } from '../corpus.js';
 
 /** One summary: how many files were skipped and which (the first `max`, then a count). */
@@ -12,5 +12,6 @@ export function formatProblems(problems: readonly LoadProblem[], max = 10): stri
   const kinds = [...byKind].map(([k, n]) => `${n} ${k}`).join(', ');
   const listed = problems.slice(0, max).map((p) => `  ${p.path}: ${p.problem}`);
   const more = problems.length > max ? [`  ... and ${problems.length - max} more`] : [];
-  return [`${problems.length} file(s) skipped (${kinds}):`, ...listed, ...more].join('\n');
+  // "problems", not "files skipped": an unknown column or a bad number skips nothing.
+  return [`${problems.length} loading problem(s) (${kinds}); the rest loaded:`, ...listed, ...more].join('\n');
 }

@@ -24,12 +24,21 @@ import type { LogMelSource } from './frontend.js';
 import type { RepContext, Representation } from './types.js';
 
 function presetFor(ctx: RepContext): PresetName {
-  return ctx.quick ? 'tiny' : 'small';
+  return ctx.recipe?.config ?? (ctx.quick ? 'tiny' : 'small');
+}
+
+/** A short stable hex hash of the recipe overrides ('' without any), appended to the run key. */
+function recipeKey(ctx: RepContext): string {
+  if (!ctx.recipe || Object.keys(ctx.recipe).length === 0) return '';
+  const s = JSON.stringify(ctx.recipe, Object.keys(ctx.recipe).sort());
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 /** A short, stable name for the training set, so runs on different training data never share a directory. */
 function runDir(ctx: RepContext, what: string): string {
-  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: trainingKey(ctx) }, what);
+  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: `${trainingKey(ctx)}${recipeKey(ctx)}` }, what);
 }
 
 function trainingKey(ctx: RepContext): string {
@@ -48,9 +57,10 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
     out,
     objectives,
     seed: ctx.seed,
-    config: presetFor(ctx),
     cacheDir: evalPretrainCacheDir(ctx.cacheDir),
     quiet: !ctx.verbose,
+    ...ctx.recipe,
+    config: presetFor(ctx),
   };
 }
 
@@ -138,7 +148,7 @@ async function rowOf(ctx: RepContext, rep: RepName, parts: { encoder: string; mu
   }
 }
 
-const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx) });
+const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), ...(ctx.recipe ? { recipe: ctx.recipe } : {}) });
 
 function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
   return {
@@ -153,22 +163,37 @@ function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
 export const vggishRepresentation = encoderRepresentation('vggish');
 export const audiosetRepresentation = encoderRepresentation('audioset');
 
-function musicBertRepresentation(name: 'mlm' | 'mim' | 'full', objectives: readonly ObjectiveName[]): Representation {
+export type MusicBertRow = 'mlm' | 'mim' | 'full';
+
+/** What each MusicBERT row pre-trains with. */
+export const MUSICBERT_OBJECTIVES: Readonly<Record<MusicBertRow, readonly ObjectiveName[]>> = { mlm: ['mlm'], mim: ['mim'], full: OBJECTIVES };
+
+/**
+ * The checkpoints a MusicBERT row of this context trains (training them on first use, as the
+ * row does): the joint-space evaluation loads the very model the row was scored with.
+ */
+export async function musicBertDirs(ctx: RepContext, name: MusicBertRow): Promise<{ encoderDir: string; modelDir: string }> {
+  const encDir = await encoderDir(ctx, name);
+  const r = await pretrain({ ...basePretrain(ctx, MUSICBERT_OBJECTIVES[name], runDir(ctx, name)), encoderFrom: encDir });
+  return { encoderDir: encDir, modelDir: r.modelDir };
+}
+
+function musicBertRepresentation(name: MusicBertRow): Representation {
+  const objectives = MUSICBERT_OBJECTIVES[name];
   return {
     name,
     learned: true,
     version: 2,
     settings: (ctx) => ({ ...settings(ctx), objectives }),
     async compute(ctx: RepContext): Promise<FeatureMatrix> {
-      const encDir = await encoderDir(ctx, name);
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 0, total: 1 });
-      const r = await pretrain({ ...basePretrain(ctx, objectives, runDir(ctx, name)), encoderFrom: encDir });
+      const dirs = await musicBertDirs(ctx, name);
       ctx.onProgress?.({ rep: name, seed: ctx.seed, stage: 'pretrain', done: 1, total: 1 });
-      return rowOf(ctx, name, { encoder: encDir, musicbert: r.modelDir }, 'music');
+      return rowOf(ctx, name, { encoder: dirs.encoderDir, musicbert: dirs.modelDir }, 'music');
     },
   };
 }
 
-export const mlmRepresentation = musicBertRepresentation('mlm', ['mlm']);
-export const mimRepresentation = musicBertRepresentation('mim', ['mim']);
-export const fullRepresentation = musicBertRepresentation('full', OBJECTIVES);
+export const mlmRepresentation = musicBertRepresentation('mlm');
+export const mimRepresentation = musicBertRepresentation('mim');
+export const fullRepresentation = musicBertRepresentation('full');

@@ -4,6 +4,7 @@
  * reach a training loss), and their results are cached on disk per seed.
  */
 import type { Corpus } from '../../data/corpus.js';
+import type { PretrainOptions } from '../../train/pretrain.js';
 import type { FeatureMatrix, RepName } from '../types.js';
 import type { LogMelSource } from './frontend.js';
 
@@ -38,7 +39,15 @@ export interface RepContext {
   /** Let long sub-steps (pre-training) print their own progress to stderr. */
   verbose: boolean;
   onProgress?: (p: RepProgress) => void;
+  /**
+   * Pre-training recipe overrides for the learned rows (preset, steps, sizes, ...): part of the
+   * cache key and of the model directory, so two recipes never share a result.
+   */
+  recipe?: PretrainRecipe;
 }
+
+/** The pre-training options a caller may tune for the learned rows (the data, output and objectives are the row's own). */
+export type PretrainRecipe = Partial<Omit<PretrainOptions, 'data' | 'out' | 'corpus' | 'objectives' | 'seed' | 'cacheDir' | 'quiet' | 'stopAt' | 'encoderFrom'>>;
 
 export interface Representation {
   name: RepName;

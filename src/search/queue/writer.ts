@@ -47,7 +47,7 @@ export async function indexViaQueue(opts: QueueIndexOptions): Promise<IndexRepor
   const attempts = opts.attempts ?? 3;
   const pollMs = opts.pollMs ?? 200;
   const addr = parseQueueUrl(opts.queue);
-  const listing = await listCatalogue(opts.input);
+  const listing = await listCatalogue(opts.input, opts.load);
   const { space } = opts;
   const create: { dim: number; model: string; modelDir?: string } = { dim: space.dim, model: space.fingerprint };
   if (space.modelDir) create.modelDir = space.modelDir;

@@ -1,0 +1,10 @@
+import { loadCorpus } from '/work/wt/h11cat/src/data/corpus.ts';
+import { readColumnMapping } from '/work/wt/h11cat/src/data/datasets/catalogue.ts';
+const m = await readColumnMapping('/tmp/h11cat/columns.json');
+let t0=Date.now();
+const c = await loadCorpus('/work/shared/data/real_dev', { columns: m });
+console.log(Date.now()-t0, c.tracks.length, c.genres, c.tagVocabulary.length, c.labelColumns, c.problems, c.tracks[0], c.albums[0]);
+console.log(new Set(c.tracks.map(t=>t.group)).size, ['train','valid','test'].map(s=>c.tracks.filter(t=>t.split===s).length));
+t0=Date.now();
+const r = await loadCorpus('/work/shared/data/real_clips/audio');
+console.log(Date.now()-t0, r.tracks.length, r.tracks.slice(0,3), r.labelColumns, r.problems);
