@@ -162,15 +162,46 @@ export async function openForWriting(db: string, create: { dim: number; model: s
   }
 }
 
-/** The end of an indexing run (local or queued): compact what was added, then (re)build the approximate index. */
-export async function finishIndex(store: VectorStore, run: { added: number; interrupted: boolean; ann: 'auto' | 'on' | 'off' }): Promise<{ stored: number; annBuilt: boolean }> {
+/** What an indexing run (local or queued) did, for `finishIndex` to turn into its report. */
+export interface IndexRun {
+  listing: CatalogueListing;
+  /** Tracks of the listing that were not stored when the run began. */
+  todo: number;
+  added: number;
+  failed: IndexFailure[];
+  interrupted: boolean;
+  ann: 'auto' | 'on' | 'off';
+  duplicatesRemoved: number;
+  /** Date.now() at the start of the run and of its embedding loop. */
+  started: number;
+  embedStart: number;
+  progress: Progress;
+}
+
+/** The end of an indexing run (local or queued): compact what was added, (re)build the approximate index, report. */
+export async function finishIndex(store: VectorStore, run: IndexRun): Promise<IndexReport> {
+  const embedSeconds = (Date.now() - run.embedStart) / 1000;
+  const total = run.listing.items.length;
+  run.progress.finish(`${run.added} added, ${total - run.todo} already indexed, ${run.failed.length} failed`);
   if (run.added > 0) await store.compact();
   const stored = await store.count();
   let annBuilt = false;
   if (!run.interrupted && run.ann !== 'off' && (run.added > 0 || !store.ann)) {
     annBuilt = await store.buildIndex({ minRows: run.ann === 'on' ? 1 : ANN_MIN_ROWS });
   }
-  return { stored, annBuilt };
+  return {
+    source: run.listing.kind,
+    total,
+    added: run.added,
+    skipped: total - run.todo,
+    failed: run.failed,
+    stored,
+    seconds: (Date.now() - run.started) / 1000,
+    tracksPerSecond: embedSeconds > 0 ? (run.added + run.failed.length) / embedSeconds : 0,
+    annBuilt,
+    interrupted: run.interrupted,
+    duplicatesRemoved: run.duplicatesRemoved,
+  };
 }
 
 export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
@@ -203,22 +234,7 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
       added += entries.length;
       opts.onBatch?.(have.size + added);
     }
-    const embedSeconds = (Date.now() - embedStart) / 1000;
-    progress.finish(`${added} added, ${listing.items.length - todo.length} already indexed, ${failed.length} failed`);
-    const { stored, annBuilt } = await finishIndex(store, { added, interrupted, ann: opts.ann ?? 'auto' });
-    return {
-      source: listing.kind,
-      total: listing.items.length,
-      added,
-      skipped: listing.items.length - todo.length,
-      failed,
-      stored,
-      seconds: (Date.now() - started) / 1000,
-      tracksPerSecond: embedSeconds > 0 ? (added + failed.length) / embedSeconds : 0,
-      annBuilt,
-      interrupted,
-      duplicatesRemoved,
-    };
+    return await finishIndex(store, { listing, todo: todo.length, added, failed, interrupted, ann: opts.ann ?? 'auto', duplicatesRemoved, started, embedStart, progress });
   } finally {
     store.close();
     await lock.release();

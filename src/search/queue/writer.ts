@@ -149,22 +149,7 @@ export async function indexViaQueue(opts: QueueIndexOptions): Promise<IndexRepor
       }
       await sleep(pollMs);
     }
-    const embedSeconds = (Date.now() - embedStart) / 1000;
-    progress.finish(`${added} added, ${listing.items.length - todo.length} already indexed, ${failed.size} failed`);
-    const { stored, annBuilt } = await finishIndex(store, { added, interrupted, ann: opts.ann ?? 'auto' });
-    return {
-      source: listing.kind,
-      total: listing.items.length,
-      added,
-      skipped: listing.items.length - todo.length,
-      failed: [...failed.values()],
-      stored,
-      seconds: (Date.now() - started) / 1000,
-      tracksPerSecond: embedSeconds > 0 ? (added + failed.size) / embedSeconds : 0,
-      annBuilt,
-      interrupted,
-      duplicatesRemoved,
-    };
+    return await finishIndex(store, { listing, todo: todo.length, added, failed: [...failed.values()], interrupted, ann: opts.ann ?? 'auto', duplicatesRemoved, started, embedStart, progress });
   } finally {
     await queue.close().catch(() => {});
     store.close();
