@@ -49,8 +49,9 @@ const TABLE: Record<PresetName, Preset> = {
     vocabSize: 3000,
   },
   // Real recordings (a few hundred 30-s clips to full tracks): the encoder is the part that must
-  // learn from little labelled audio, so it gets the steps; sizes and steps measured in
-  // docs/real-recipe.md (pre-training the 380 real_dev clips well inside 20 minutes on 2 cores).
+  // learn from little labelled audio, so it gets the steps. First figures in docs/real-recipe.md;
+  // the 20-minute pre-training budget on 380 clips is checked by `npm run bench -- real-pretrain`
+  // (not yet run on an idle machine).
   real: {
     encoder: { channels: [8, 16, 32, 32], dense: [128], embedDim: 128 },
     model: { dModel: 128, layers: 2, heads: 4, ffn: 256, maxTextLen: 32, maxMusicLen: 16, projDim: 64, dropout: 0.1 },
