@@ -27,7 +27,11 @@ import { evaluateGrouped, renderGroupedMarkdown } from '../src/eval/grouped.js';
 import type { PretrainRecipe } from '../src/eval/representations/types.js';
 import { isRepName, type RepName } from '../src/eval/types.js';
 
-/** labels.csv of real_dev as it is distributed, mapped onto the catalogue roles. */
+/**
+ * labels.csv of real_dev as it is distributed, mapped onto the catalogue roles. The text is the
+ * clip's AllMusic mood words and genres (the genre words are what zero-shot genre prompts need);
+ * the tags are the mood words only, so mood-word retrieval queries stay mood words.
+ */
 export const REAL_DEV_COLUMNS = {
   file: 'labels.csv',
   path: 'path',
@@ -35,7 +39,7 @@ export const REAL_DEV_COLUMNS = {
   group: 'artist',
   title: 'title',
   genre: 'genre9',
-  text: ['moods'],
+  text: ['moods', 'genres'],
   tags: ['moods'],
   labels: { quadrant: 'categorical', valence_sign: 'categorical', arousal_sign: 'categorical', genre9: 'categorical' },
 } as const;
@@ -75,7 +79,8 @@ async function main(): Promise<number> {
   const out = resolve(values.out ?? join(repo, 'runs', 'eval-real'));
   const reps = (values.reps ?? 'mfcc,vggish,full').split(',').map((s) => s.trim());
   for (const r of reps) if (!isRepName(r)) throw new Error(`--reps: unknown row "${r}"`);
-  const recipe = values.recipe ? (JSON.parse(values.recipe) as PretrainRecipe) : undefined;
+  // The real-audio preset (tiny for --quick) unless the recipe names another (src/train/presets.ts).
+  const recipe: PretrainRecipe = { config: values.quick ? 'tiny' : 'real', ...(values.recipe ? (JSON.parse(values.recipe) as PretrainRecipe) : {}) };
   // As the CLI does: every core for the native products unless the caller chose.
   if (process.env.MUSICBERT_THREADS === undefined) process.env.MUSICBERT_THREADS = String(availableParallelism());
   const full = await loadCorpus(data, { columns: parseColumnMapping(REAL_DEV_COLUMNS, 'REAL_DEV_COLUMNS') });
@@ -90,7 +95,7 @@ async function main(): Promise<number> {
     cacheDir: resolve(values.cache ?? join(out, 'cache')),
     quick: values.quick === true,
     verbose: true,
-    ...(recipe ? { recipe } : {}),
+    recipe,
     ...(values['no-joint'] ? { joint: false as const } : values['min-clips'] ? { joint: { minClips: Number(values['min-clips']) } } : {}),
     onProgress: (p) => {
       if (p.done === p.total || p.done % 50 === 0) process.stderr.write(`${p.rep} s${p.seed} ${p.stage} ${p.done}/${p.total}${p.info ? ' ' + p.info : ''}\n`);

@@ -16,6 +16,7 @@ import { applyGain, applyMask, applyMixup, augmentPatch, DEFAULT_AUGMENT, NO_AUG
 import { encoderLossSettings, parseEncoderObjectives, patchPool, twoViewBatch, twoViewLoss, twoViewStepLoss } from '../src/train/encoderStage.js';
 import { bceWithLogits } from '../src/train/objectives.js';
 import { pretrain } from '../src/train/pretrain.js';
+import { conceptLabels } from '../src/train/stages.js';
 import { Rng } from '../src/util/rng.js';
 import { UsageError } from '../src/util/errors.js';
 import type { Corpus, TrackRecord } from '../src/data/corpus.js';
@@ -165,4 +166,40 @@ test('tiny contrastive + tags pre-training on a handful of real clips: the losse
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+});
+
+test('concept targets: tags, genre and categorical labels, counted on training tracks only', () => {
+  const track = (id: string, split: TrackRecord['split'], tags: string[], genre?: string, labels?: Record<string, string | number>): TrackRecord =>
+    ({ id, audioPath: `/x/${id}.wav`, split, tags, ...(genre ? { genre } : {}), ...(labels ? { labels } : {}) }) as TrackRecord;
+  const corpus = {
+    root: '/x',
+    tracks: [
+      track('a', 'train', ['calm', 'dark'], 'Jazz', { quadrant: 'Q3', arousal: 0.2, genre9: 'Jazz' }),
+      track('b', 'train', ['calm'], 'Rock', { quadrant: 'Q3', arousal: 0.4, genre9: 'Rock' }),
+      track('c', 'test', ['dark', 'rare'], 'Jazz', { quadrant: 'Q1', arousal: 0.9, genre9: 'Jazz' }),
+    ],
+    albums: [],
+    genres: ['Jazz', 'Rock'],
+    tagVocabulary: ['calm', 'dark', 'rare'],
+    problems: [],
+    labelColumns: [{ name: 'quadrant', kind: 'categorical' }, { name: 'arousal', kind: 'numeric' }, { name: 'genre9', kind: 'categorical' }],
+  } as Corpus;
+  // The default is the corpus' own tag vocabulary, in its order (older checkpoints stay valid).
+  const dflt = conceptLabels(corpus);
+  assert.deepEqual(dflt.vocabulary, ['calm', 'dark', 'rare'], 'default vocabulary');
+  assert.deepEqual(dflt.labels.get('c'), [1, 2], 'default labels of c');
+  // All sources, at least 2 training tracks: "dark" (1 training track) and "rare" (test only) drop,
+  // the numeric column never becomes a concept, genre9 (equal to the genre) is not repeated, and
+  // the held-out track's Q1 is not in the vocabulary because no training track has it.
+  const all = conceptLabels(corpus, { sources: ['tags', 'genre', 'labels'], minTracks: 2 });
+  assert.deepEqual(all.vocabulary, ['calm', 'quadrant=Q3'], 'min 2 training tracks');
+  const one = conceptLabels(corpus, { sources: ['tags', 'genre', 'labels'], minTracks: 1 });
+  assert.deepEqual(one.vocabulary, ['calm', 'dark', 'genre=Jazz', 'genre=Rock', 'quadrant=Q3'], 'min 1 training track');
+  assert.deepEqual(one.labels.get('a'), [0, 1, 2, 4], 'concepts of a');
+  assert.deepEqual(one.labels.get('c'), [1, 2], 'concepts of the held-out track: only those in the vocabulary');
+  // Without tags, the genre stands in (the generator's corpora and GTZAN-style folders).
+  const untagged = { ...corpus, tagVocabulary: [], tracks: corpus.tracks.map((t) => ({ ...t, tags: [] })) };
+  assert.deepEqual(conceptLabels(untagged).vocabulary, ['Jazz', 'Rock'], 'genre stands in');
+  assert.throws(() => conceptLabels(corpus, { sources: ['moods' as never], minTracks: 1 }), UsageError, 'unknown source');
+  assert.throws(() => conceptLabels(corpus, { sources: ['tags'], minTracks: 0 }), UsageError, 'minTracks 0');
 });

@@ -18,7 +18,7 @@ import { cachedRepresentation } from './representations/cache.js';
 import { LogMelSource } from './representations/frontend.js';
 import { representation } from './representations/index.js';
 import type { RepContext, RepProgress } from './representations/types.js';
-import { REP_NAMES, type RepName, type SplitMode, type TaskName } from './types.js';
+import { DEFAULT_REPS, type RepName, type SplitMode, type TaskName } from './types.js';
 
 export type EvalProgress = RepProgress | { rep: RepName; seed: number; stage: 'probe'; done: number; total: number; info?: string };
 
@@ -69,7 +69,7 @@ export function trainingCorpus(corpus: Corpus, split: SplitMode, probeSeed: numb
 }
 
 export async function evaluate(opts: EvaluateOptions): Promise<Table1> {
-  const reps = opts.reps ?? [...REP_NAMES];
+  const reps = opts.reps ?? [...DEFAULT_REPS];
   const seeds = opts.seeds ?? 3;
   const split = opts.split ?? 'ff';
   const quick = opts.quick ?? false;

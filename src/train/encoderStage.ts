@@ -29,7 +29,7 @@ import { augmentPatch, DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from '.
 import { modelDirs } from '../util/runDirs.js';
 import { bceWithLogits, selectRows, symmetricInfoNce } from './objectives.js';
 import { preset as getPreset, type PresetName } from './presets.js';
-import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
+import { readPreviousRun, reuseRule, stageData, stageSummary, type ConceptSpec, type StageData, type StageSummary } from './stages.js';
 import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
 
 const PATCH = PATCH_SIZE;
@@ -83,6 +83,8 @@ export interface EncoderOptions {
   encoderObjectives?: readonly EncoderObjective[];
   /** Folders/files of extra unlabeled audio added to this stage only (useful with `contrastive`). */
   extraAudio?: readonly string[];
+  /** Where the concept targets come from (tags, genre, categorical labels) and how rare one may be; default the preset's. */
+  concepts?: Partial<ConceptSpec>;
   /** Patch/vector cache; default `<data>/.musicbert-cache` (or `<out>/cache` if that is read-only). */
   cacheDir?: string;
   checkpointEvery?: number;

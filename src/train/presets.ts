@@ -6,6 +6,7 @@
  */
 import type { AudioEncoderConfig, MusicBertConfig } from '../model/config.js';
 import { UsageError } from '../util/errors.js';
+import type { ConceptSpec } from './stages.js';
 
 export type PresetName = 'tiny' | 'small' | 'real' | 'base';
 export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'real', 'base'];
@@ -21,6 +22,8 @@ export interface Preset {
   lr: number;
   /** Tokenizer vocabulary cap (specials included). */
   vocabSize: number;
+  /** Concept targets of the tag head and the concept objective (default: the tags, min 1 track). */
+  concepts?: ConceptSpec;
 }
 
 const TABLE: Record<PresetName, Preset> = {
@@ -62,6 +65,10 @@ const TABLE: Record<PresetName, Preset> = {
     batch: 32,
     lr: 1e-3,
     vocabSize: 2000,
+    // A real catalogue's supervision is all it has: its tags (mood words and the like) on at least
+    // 5 training tracks (rarer ones are memorised, not learned), its genre and its categorical
+    // label columns, all as tags of the encoder's multi-label head.
+    concepts: { sources: ['tags', 'genre', 'labels'], minTracks: 5 },
   },
   // Closer to the proposal's sizes; tens of minutes to hours on CPU.
   base: {
@@ -80,5 +87,5 @@ const TABLE: Record<PresetName, Preset> = {
 export function preset(name: string): Preset {
   if (!(PRESETS as readonly string[]).includes(name)) throw new UsageError(`unknown config "${name}" (choose from ${PRESETS.join(', ')})`);
   const p = TABLE[name as PresetName];
-  return { ...p, encoder: { ...p.encoder }, model: { ...p.model } };
+  return { ...p, encoder: { ...p.encoder }, model: { ...p.model }, ...(p.concepts ? { concepts: { ...p.concepts, sources: [...p.concepts.sources] } } : {}) };
 }

@@ -1,7 +1,7 @@
 /** The Table-1 representations by name. */
 import type { RepName } from '../types.js';
 import { mfccRepresentation } from './mfcc.js';
-import { audiosetRepresentation, fullRepresentation, mimRepresentation, mlmRepresentation, vggishRepresentation } from './modelReps.js';
+import { audiosetRepresentation, fullRepresentation, localRepresentation, mimRepresentation, mlmRepresentation, vggishRepresentation } from './modelReps.js';
 import { mtlmrRepresentation } from './mtlmr.js';
 import { tlmRepresentation } from './tlm.js';
 import type { Representation } from './types.js';
@@ -15,6 +15,7 @@ const REGISTRY: Record<RepName, Representation> = {
   mlm: mlmRepresentation,
   mim: mimRepresentation,
   full: fullRepresentation,
+  local: localRepresentation,
 };
 
 export function representation(name: RepName): Representation {

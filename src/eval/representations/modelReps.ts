@@ -6,6 +6,9 @@
  *   mlm, mim  the shared Transformer pre-trained with that single objective; the pooled
  *             contextual music vector of a music-only pass
  *   full      the same with every objective, text alignment included
+ *   local     `full` with local attention (a band of ±LOCAL_WINDOW positions within each
+ *             modality): the proposal's hypothesis that softmax attention blurs music vectors
+ *             across time and sparse attention helps
  *
  * Per seed, one encoder is trained (trainEncoder) and every MusicBERT variant of
  * that seed starts from it (`encoderFrom`), so the mlm / mim / full rows differ only in the
@@ -156,10 +159,22 @@ function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
 export const vggishRepresentation = encoderRepresentation('vggish');
 export const audiosetRepresentation = encoderRepresentation('audioset');
 
-export type MusicBertRow = 'mlm' | 'mim' | 'full';
+export type MusicBertRow = 'mlm' | 'mim' | 'full' | 'local';
 
 /** What each MusicBERT row pre-trains with. */
-export const MUSICBERT_OBJECTIVES: Readonly<Record<MusicBertRow, readonly ObjectiveName[]>> = { mlm: ['mlm'], mim: ['mim'], full: OBJECTIVES };
+export const MUSICBERT_OBJECTIVES: Readonly<Record<MusicBertRow, readonly ObjectiveName[]>> = { mlm: ['mlm'], mim: ['mim'], full: OBJECTIVES, local: OBJECTIVES };
+
+/**
+ * The local row's attention band: ±2 positions, i.e. about ±2 segments of the second level
+ * (a few seconds of a 30-s clip), narrow enough to differ from full attention over 16 vectors.
+ */
+export const LOCAL_WINDOW = 2;
+
+/** The row's own model-shape overrides, over the recipe's. */
+function rowModelConfig(ctx: RepContext, name: MusicBertRow): Parameters<typeof pretrain>[0]['modelConfig'] {
+  if (name !== 'local') return ctx.recipe?.modelConfig;
+  return { ...ctx.recipe?.modelConfig, attention: { kind: 'local', window: LOCAL_WINDOW } };
+}
 
 /**
  * The checkpoints a MusicBERT row of this context trains (training them on first use, as the
@@ -167,7 +182,8 @@ export const MUSICBERT_OBJECTIVES: Readonly<Record<MusicBertRow, readonly Object
  */
 export async function musicBertDirs(ctx: RepContext, name: MusicBertRow): Promise<{ encoderDir: string; modelDir: string }> {
   const encDir = await encoderDir(ctx, name);
-  const r = await pretrain({ ...basePretrain(ctx, MUSICBERT_OBJECTIVES[name], runDir(ctx, name)), encoderFrom: encDir });
+  const modelConfig = rowModelConfig(ctx, name);
+  const r = await pretrain({ ...basePretrain(ctx, MUSICBERT_OBJECTIVES[name], runDir(ctx, name)), encoderFrom: encDir, ...(modelConfig ? { modelConfig } : {}) });
   return { encoderDir: encDir, modelDir: r.modelDir };
 }
 
@@ -190,3 +206,4 @@ function musicBertRepresentation(name: MusicBertRow): Representation {
 export const mlmRepresentation = musicBertRepresentation('mlm');
 export const mimRepresentation = musicBertRepresentation('mim');
 export const fullRepresentation = musicBertRepresentation('full');
+export const localRepresentation = musicBertRepresentation('local');
