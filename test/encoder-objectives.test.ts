@@ -16,7 +16,7 @@ import { applyGain, applyMask, applyMixup, augmentPatch, DEFAULT_AUGMENT, NO_AUG
 import { encoderLossSettings, parseEncoderObjectives, patchPool, twoViewBatch, twoViewLoss, twoViewStepLoss } from '../src/train/encoderStage.js';
 import { bceWithLogits } from '../src/train/objectives.js';
 import { pretrain } from '../src/train/pretrain.js';
-import { conceptLabels } from '../src/train/stages.js';
+import { conceptLabels } from '../src/train/concepts.js';
 import { Rng } from '../src/util/rng.js';
 import { UsageError } from '../src/util/errors.js';
 import type { Corpus, TrackRecord } from '../src/data/corpus.js';

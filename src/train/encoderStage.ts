@@ -29,7 +29,8 @@ import { augmentPatch, DEFAULT_AUGMENT, NO_AUGMENT, type AugmentConfig } from '.
 import { modelDirs } from '../util/runDirs.js';
 import { bceWithLogits, selectRows, symmetricInfoNce } from './objectives.js';
 import { preset as getPreset, type PresetName } from './presets.js';
-import { readPreviousRun, reuseRule, stageData, stageSummary, type ConceptSpec, type StageData, type StageSummary } from './stages.js';
+import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
+import type { ConceptSpec } from './concepts.js';
 import { train, type LossOutput, type StepContext, type StepRecord, type TrainerSnapshot, type TrainerState } from './trainer.js';
 
 const PATCH = PATCH_SIZE;

@@ -6,7 +6,7 @@
  */
 import type { AudioEncoderConfig, MusicBertConfig } from '../model/config.js';
 import { UsageError } from '../util/errors.js';
-import type { ConceptSpec } from './stages.js';
+import type { ConceptSpec } from './concepts.js';
 
 export type PresetName = 'tiny' | 'small' | 'real' | 'base';
 export const PRESETS: readonly PresetName[] = ['tiny', 'small', 'real', 'base'];
