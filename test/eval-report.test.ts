@@ -97,3 +97,19 @@ test('report writes table1.md/json/svg atomically, and the three agree', async (
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('feature cache key: a learned row is recomputed when what its training tracks carry changes', async () => {
+  const { cacheKey } = await import('../src/eval/representations/cache.js');
+  const { fullRepresentation, localRepresentation } = await import('../src/eval/representations/modelReps.js');
+  const track = { id: 'a', audioPath: '/nonexistent/a.mp3', split: 'train', tags: ['calm'], genre: 'Jazz', labels: { quadrant: 'Q3' }, texts: ['calm'], albumId: 'al' };
+  const corpus = { root: '/x', tracks: [track], albums: [{ id: 'al', reviews: ['soft piano'], genres: [], trackIds: ['a'] }], genres: ['Jazz'], tagVocabulary: ['calm'], problems: [] };
+  const ctx = (train: object) => ({ corpus, trainCorpus: train, allowLabelTargets: true, seed: 0, quick: false, cacheDir: '/tmp/none', frontend: {}, verbose: false }) as never;
+  const base = await cacheKey(fullRepresentation, ctx(corpus));
+  const changed = async (t: object, albums = corpus.albums) => cacheKey(fullRepresentation, ctx({ ...corpus, albums, tracks: [{ ...track, ...t }] }));
+  assert.equal(await cacheKey(fullRepresentation, ctx(corpus)), base, 'the key is deterministic');
+  assert.notEqual(await changed({ texts: ['dark'] }), base, 'text of a training track');
+  assert.notEqual(await changed({ genre: 'Rock' }), base, 'genre of a training track');
+  assert.notEqual(await changed({ labels: { quadrant: 'Q1' } }), base, 'a label column of a training track');
+  assert.notEqual(await changed({}, [{ ...corpus.albums[0]!, reviews: ['loud drums'] }]), base, 'a review of its album');
+  assert.notEqual(await cacheKey(localRepresentation, ctx(corpus)), base, 'another row');
+});

@@ -2,7 +2,7 @@
  * On-disk cache of per-track features: one safetensors file per (representation, seed, inputs),
  * written atomically. The key hashes everything the features depend on — the representation's
  * name, version and settings, the seed, every track's id and audio file (path, size, mtime) and
- * which tracks it trained on — so a changed input never reuses a stale vector.
+ * which tracks it trained on with what they carry (tags, genre, labels, text) — so a changed input never reuses a stale vector.
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -26,7 +26,12 @@ export async function cacheKey(rep: Representation, ctx: RepContext): Promise<st
   for (const t of ctx.corpus.tracks) h.update(`\n${t.id}\t${t.audioPath}\t${await fileStamp(t.audioPath)}`);
   if (rep.learned) {
     h.update('\ntrain');
-    for (const t of ctx.trainCorpus.tracks) h.update(`\n${t.id}\t${t.audioPath}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}`);
+    // Everything pre-training can learn from: tags, genre, label columns, text (a track's own and its album's reviews).
+    const reviews = new Map(ctx.trainCorpus.albums.map((a) => [a.id, a.reviews]));
+    for (const t of ctx.trainCorpus.tracks) {
+      const text = JSON.stringify([t.genre ?? '', t.labels ?? {}, t.texts ?? [], reviews.get(t.albumId ?? '') ?? []]);
+      h.update(`\n${t.id}\t${t.audioPath}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}\t${text}`);
+    }
   }
   return h.digest('hex').slice(0, 20);
 }
