@@ -1,17 +1,16 @@
 /**
- * The default real-audio recipe's pre-training time: `pretrain --config real` with stage 1 on
- * contrastive + tags (mood words and genres of real_dev as tags, mood words as text) and every
- * stage-2 objective, on the 380 real_dev clips. Target: at most 20 minutes on the 2-core machine
+ * The default real-audio recipe's pre-training time: `pretrain --config real` (stage 1 on the
+ * catalogue's concepts: mood words, genre and label columns; every stage-2 objective, text = mood
+ * words and genres), on the 380 real_dev clips as eval:real reads them. Target: at most 20 minutes on the 2-core machine
  * (issue 11). Log-mel decoding is timed apart (cached across runs in the OS temp folder). Skips
  * when ../shared/data/real_dev is absent. REAL_BENCH_CLIPS limits the clips for a quick look.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corpusPatches } from '../src/data/cache.js';
 import { pretrain } from '../src/train/pretrain.js';
-import { loadRealDev } from '../scripts/experiments/realDev.js';
+import { hasRealDev, loadRealDev } from '../scripts/realDev.js';
 import { repoRoot } from '../test/shared.js';
 import type { Benchmark } from './benchmarks.js';
 
@@ -19,21 +18,20 @@ const TARGET_S = 1200;
 
 export const realPretrainBenchmark: Benchmark = {
   name: 'real-pretrain',
-  summary: `pretrain --config real (contrastive,tags + all objectives) on the 380 real_dev clips (target < ${TARGET_S} s)`,
+  summary: `pretrain --config real (concept tags + all objectives) on the 380 real_dev clips (target < ${TARGET_S} s)`,
   async run() {
     const dir = join(repoRoot, '..', 'shared', 'data', 'real_dev');
-    if (!existsSync(join(dir, 'labels.csv'))) return { skipped: `${dir} not found` };
-    const { corpus, clips } = await loadRealDev(dir);
+    if (!hasRealDev(dir)) return { skipped: `${dir} not found` };
+    const corpus = await loadRealDev(dir);
     const limit = Number(process.env.REAL_BENCH_CLIPS ?? corpus.tracks.length);
-    corpus.tracks = corpus.tracks.slice(0, limit).map((t, i) => ({ ...t, tags: [...clips[i]!.moods, ...clips[i]!.genres] }));
-    corpus.tagVocabulary = [...new Set(corpus.tracks.flatMap((t) => t.tags))].sort();
+    corpus.tracks = corpus.tracks.slice(0, limit);
     const cacheDir = join(tmpdir(), 'musicbert-bench-real-cache');
     const t0 = performance.now();
     await corpusPatches(corpus.tracks, cacheDir, { quiet: true });
     const decodeS = (performance.now() - t0) / 1000;
     const out = await mkdtemp(join(tmpdir(), 'mb-real-bench-'));
     try {
-      const r = await pretrain({ data: dir, corpus, out, cacheDir, config: 'real', encoderObjectives: ['contrastive', 'tags'], quiet: true });
+      const r = await pretrain({ data: dir, corpus, out, cacheDir, config: 'real', quiet: true });
       const s = r.summary;
       const totalS = decodeS + s.seconds;
       return {

@@ -15,34 +15,15 @@
  *                        [--max-tracks N]   (the artists of the first N rows only: a smoke run)
  *                        [--min-clips 15]   (mood words on at least this many clips are queries)
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Corpus } from '../src/data/corpus.js';
-import { loadCorpus } from '../src/data/datasets/index.js';
-import { parseColumnMapping } from '../src/data/datasets/catalogue.js';
+import { hasRealDev, loadRealDev } from './realDev.js';
 import { evaluateGrouped, renderGroupedMarkdown } from '../src/eval/grouped.js';
 import type { PretrainRecipe } from '../src/eval/representations/types.js';
 import { isRepName, type RepName } from '../src/eval/types.js';
-
-/**
- * labels.csv of real_dev as it is distributed, mapped onto the catalogue roles. The text is the
- * clip's AllMusic mood words and genres (the genre words are what zero-shot genre prompts need);
- * the tags are the mood words only, so mood-word retrieval queries stay mood words.
- */
-export const REAL_DEV_COLUMNS = {
-  file: 'labels.csv',
-  path: 'path',
-  id: 'song_id',
-  group: 'artist',
-  title: 'title',
-  genre: 'genre9',
-  text: ['moods', 'genres'],
-  tags: ['moods'],
-  labels: { quadrant: 'categorical', valence_sign: 'categorical', arousal_sign: 'categorical', genre9: 'categorical' },
-} as const;
 
 /** The tracks of every group among the first `n` rows (whole artists, so folds stay grouped). */
 function firstGroups(c: Corpus, n: number): Corpus {
@@ -72,7 +53,7 @@ async function main(): Promise<number> {
     },
   });
   const data = resolve(values.data ?? join(repo, '..', 'shared', 'data', 'real_dev'));
-  if (!existsSync(join(data, 'labels.csv'))) {
+  if (!hasRealDev(data)) {
     process.stdout.write(`eval:real skipped: ${data}/labels.csv not found (the real_dev clips are not on this machine)\n`);
     return 0;
   }
@@ -83,7 +64,7 @@ async function main(): Promise<number> {
   const recipe: PretrainRecipe = { config: values.quick ? 'tiny' : 'real', ...(values.recipe ? (JSON.parse(values.recipe) as PretrainRecipe) : {}) };
   // As the CLI does: every core for the native products unless the caller chose.
   if (process.env.MUSICBERT_THREADS === undefined) process.env.MUSICBERT_THREADS = String(availableParallelism());
-  const full = await loadCorpus(data, { columns: parseColumnMapping(REAL_DEV_COLUMNS, 'REAL_DEV_COLUMNS') });
+  const full = await loadRealDev(data);
   const corpus = values['max-tracks'] ? firstGroups(full, Number(values['max-tracks'])) : full;
   const report = await evaluateGrouped({
     data,
