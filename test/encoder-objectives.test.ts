@@ -16,7 +16,7 @@ import { applyGain, applyMask, applyMixup, augmentPatch, DEFAULT_AUGMENT, NO_AUG
 import { encoderLossSettings, parseEncoderObjectives, patchPool, twoViewBatch, twoViewLoss, twoViewStepLoss } from '../src/train/encoderStage.js';
 import { bceWithLogits } from '../src/train/objectives.js';
 import { pretrain } from '../src/train/pretrain.js';
-import { conceptLabels } from '../src/train/concepts.js';
+import { conceptLabels, parseConceptSources } from '../src/train/concepts.js';
 import { Rng } from '../src/util/rng.js';
 import { UsageError } from '../src/util/errors.js';
 import type { Corpus, TrackRecord } from '../src/data/corpus.js';
@@ -202,4 +202,6 @@ test('concept targets: tags, genre and categorical labels, counted on training t
   assert.deepEqual(conceptLabels(untagged).vocabulary, ['Jazz', 'Rock'], 'genre stands in');
   assert.throws(() => conceptLabels(corpus, { sources: ['moods' as never], minTracks: 1 }), UsageError, 'unknown source');
   assert.throws(() => conceptLabels(corpus, { sources: ['tags'], minTracks: 0 }), UsageError, 'minTracks 0');
+  assert.deepEqual(parseConceptSources(' labels,tags,labels '), ['labels', 'tags'], 'parsed and deduplicated');
+  assert.throws(() => parseConceptSources('tags,moods'), /unknown concept source "moods"/, 'unknown source named');
 });

@@ -6,6 +6,7 @@ import { ENCODER_OBJECTIVES, parseEncoderObjectives } from '../train/encoderStag
 import { OBJECTIVES, parseObjectives, parseWeights } from '../train/musicbertLoss.js';
 import { pretrain, type PretrainResult } from '../train/pretrain.js';
 import { PRESETS, preset, type PresetName } from '../train/presets.js';
+import { CONCEPT_SOURCES, parseConceptSources } from '../train/concepts.js';
 import { loadCorpus } from '../data/datasets/index.js';
 import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
@@ -29,6 +30,9 @@ options:
   --encoder-objectives LIST  stage-1 objectives, comma list of ${ENCODER_OBJECTIVES.join(', ')}
                       (default: tags when the corpus has tags or genres, else contrastive)
   --extra-audio PATH  more unlabeled audio (folder, recursive, or file; repeatable) for stage 1
+  --concepts LIST     concept targets, comma list of ${CONCEPT_SOURCES.join(', ')}: the tags, the genre,
+                      categorical label columns (default: the preset's; small: tags, else the genre)
+  --min-concept-tracks N  keep a concept carried by at least N training tracks (default: the preset's)
   --seed S            seed of everything random (default 0)
   --cache DIR         patch/vector cache (default DATA/.musicbert-cache)
   --checkpoint-every N   checkpoint period in updates (default a quarter of each stage)
@@ -75,6 +79,8 @@ export const pretrainCommand: Command = {
         'encoder-from': opt.string(),
         'encoder-objectives': opt.string(),
         'extra-audio': opt.strings(),
+        concepts: opt.string(),
+        'min-concept-tracks': opt.int({ min: 1 }),
         seed: opt.int({ min: 0, default: 0 }),
         cache: opt.string(),
         'checkpoint-every': opt.int({ min: 1 }),
@@ -101,6 +107,10 @@ export const pretrainCommand: Command = {
       encoderFrom: o['encoder-from'],
       encoderObjectives: o['encoder-objectives'] ? parseEncoderObjectives(o['encoder-objectives']) : undefined,
       extraAudio: o['extra-audio'].length ? o['extra-audio'] : undefined,
+      concepts: {
+        ...(o.concepts ? { sources: parseConceptSources(o.concepts) } : {}),
+        ...(o['min-concept-tracks'] !== undefined ? { minTracks: o['min-concept-tracks'] } : {}),
+      },
       seed: o.seed,
       cacheDir: o.cache,
       checkpointEvery: o['checkpoint-every'],

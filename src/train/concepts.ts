@@ -25,6 +25,14 @@ export interface ConceptSpec {
   minTracks: number;
 }
 
+/** "tags,labels" → the sources, deduplicated; an unknown name is a UsageError. */
+export function parseConceptSources(text: string): ConceptSource[] {
+  const names = text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`no concept sources given (choose from ${CONCEPT_SOURCES.join(', ')})`);
+  for (const n of names) if (!(CONCEPT_SOURCES as readonly string[]).includes(n)) throw new UsageError(`unknown concept source "${n}" (choose from ${CONCEPT_SOURCES.join(', ')})`);
+  return [...new Set(names)] as ConceptSource[];
+}
+
 export const DEFAULT_CONCEPTS: ConceptSpec = { sources: ['tags'], minTracks: 1 };
 
 /** The concept names one track carries under `spec` (before the minTracks cut). */
