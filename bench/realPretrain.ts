@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { corpusPatches } from '../src/data/cache.js';
 import { pretrain } from '../src/train/pretrain.js';
 import { hasRealDev, loadRealDev } from '../scripts/realDev.js';
-import { repoRoot } from '../test/shared.js';
+import { sharedDir } from './peers.js';
 import type { Benchmark } from './benchmarks.js';
 
 const TARGET_S = 1200;
@@ -20,7 +20,7 @@ export const realPretrainBenchmark: Benchmark = {
   name: 'real-pretrain',
   summary: `pretrain --config real (concept tags + all objectives) on the 380 real_dev clips (target < ${TARGET_S} s)`,
   async run() {
-    const dir = join(repoRoot, '..', 'shared', 'data', 'real_dev');
+    const dir = join(sharedDir, 'data', 'real_dev'); // found from bench/ and from dist/bench/
     if (!hasRealDev(dir)) return { skipped: `${dir} not found` };
     const corpus = await loadRealDev(dir);
     const limit = Number(process.env.REAL_BENCH_CLIPS ?? corpus.tracks.length);
