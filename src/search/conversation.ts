@@ -8,6 +8,10 @@
  * of 1 on the track it started from, whatever the raw cosine ranges of text and music vectors;
  * the composed query is still one vector, Σ (weight / spread) · vector. Negations also filter out
  * tracks the catalogue labels with the word ("not metal" drops genre metal), and say how many.
+ * When the catalogue carries a tempo measured from each track's audio (CatalogueView.tempo),
+ * "slower"/"faster" are a term on it instead (log₂ BPM, on the same standardised scale), since
+ * the joint space orders tempo only a little better than chance; the turn reports the list's
+ * median measured tempo before and after.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
@@ -52,7 +56,8 @@ export interface TermPrompt {
 export interface QueryTerm {
   /** Stable name: merging "slower" twice adds the weights; "slower" then "faster" cancel. */
   key: string;
-  kind: 'text' | 'direction' | 'track' | 'clip';
+  /** 'tempo': the catalogue's measured tempo (log₂ BPM) per track, not a vector. */
+  kind: 'text' | 'direction' | 'track' | 'clip' | 'tempo';
   /** What the user sees: "slow − fast", "a track with piano", "track rock.00012". */
   label: string;
   prompts: TermPrompt[];
@@ -65,6 +70,8 @@ export interface QueryTerm {
 
 interface Term extends QueryTerm {
   vector: Float32Array;
+  /** A per-track value used in place of the similarity to `vector` (tempo terms; NaN-free). */
+  values?: Float64Array;
   /** Mean similarity over the catalogue (subtracted so contributions read as "above average"). */
   mean: number;
 }
@@ -80,6 +87,8 @@ export interface ResultTrack {
   tags: string[];
   durationS: number;
   albumId?: string | undefined;
+  /** Measured tempo (BPM), when the catalogue carries one for this track. */
+  bpm?: number;
 }
 
 export interface Focus {
@@ -97,7 +106,7 @@ export interface ListAnswer {
   /** The winning track's id, and its rank on screen. */
   answer: string;
   rank: number;
-  /** Every track on screen by the criterion, best first (similarity to the criterion vector). */
+  /** Every track on screen by the criterion, best first (similarity to the criterion vector; for the measured tempo, ±BPM, NaN where unknown). */
   candidates: { id: string; rank: number; score: number }[];
 }
 
@@ -145,6 +154,8 @@ interface State {
 }
 
 const EMPTY: State = { terms: [], excludedLabels: [], excludedIds: [], shown: [], results: [], focus: undefined, operations: [] };
+/** Direction words "slower"/"faster" use the catalogue's measured tempo for, when it has one. */
+const TEMPO_WORDS: ReadonlySet<string> = new Set(['slow', 'fast']);
 const INSTRUMENT_WORDS: ReadonlySet<string> = new Set<string>([...INSTRUMENTS, 'drum', 'guitar', 'vocal', 'voice', 'singing', 'saxophone', 'trumpet', 'violin', 'cello', 'keys', 'keyboard', 'beat', 'beats']);
 
 function ordinal(n: number): string {
@@ -314,7 +325,13 @@ export class Conversation {
       const results = this.state.results.filter((r) => !out.has(r.id)).map((r, i) => ({ ...r, rank: i + 1 }));
       return this.commit(input, 'results', { ...s, terms: this.state.terms.length === 0 ? [] : s.terms, results, focus: s.focus ?? this.state.focus }, { notes, unknown });
     }
-    return this.commit(input, 'results', this.rank(s, !focusChosen), { notes, unknown });
+    const next = this.rank(s, !focusChosen);
+    if (ops.some((o) => o.op === 'direction' && TEMPO_WORDS.has(o.word)) && s.terms.some((t) => t.kind === 'tempo')) {
+      const before = this.medianTempo(this.state.results);
+      const after = this.medianTempo(next.results);
+      next.operations = [...next.operations, `measured tempo of the list (median): ${before === undefined ? '' : `${before} → `}${after ?? 'unknown'} BPM`];
+    }
+    return this.commit(input, 'results', next, { notes, unknown });
   }
 
   private async askList(input: string, question: string, c: Criterion): Promise<TurnResult> {
@@ -328,10 +345,11 @@ export class Conversation {
     const candidates = rows
       .map((row, i) => {
         let s = 0;
-        for (let j = 0; j < this.view.dim; j++) s += (this.view.data[row * this.view.dim + j] as number) * (t.vector[j] as number);
+        if (t.values) s = this.view.tempo?.[row] ?? Number.NaN; // tempo: rank by the measured BPM itself
+        else for (let j = 0; j < this.view.dim; j++) s += (this.view.data[row * this.view.dim + j] as number) * (t.vector[j] as number);
         return { id: (list[i] as ResultTrack).id, rank: i + 1, score: round(Math.sign(t.weight) * s, 4) };
       })
-      .sort((a, b) => b.score - a.score || a.rank - b.rank);
+      .sort((a, b) => (Number.isNaN(a.score) ? 1 : 0) - (Number.isNaN(b.score) ? 1 : 0) || b.score - a.score || a.rank - b.rank);
     const best = candidates[0] as { id: string; rank: number };
     const listAnswer: ListAnswer = { question, criterion: t.label, prompts: t.prompts, answer: best.id, rank: best.rank, candidates };
     const focus = this.focusOf(best.id);
@@ -341,6 +359,7 @@ export class Conversation {
   /** Term for a direction word: text(word) − text(opposite) when an opposite is known, text(word) alone otherwise. */
   private async directionTerm(word: string, weight: number, unknown: string[], notes: string[]): Promise<Term | undefined> {
     const w = word.trim();
+    if (TEMPO_WORDS.has(w) && this.view.tempo) return this.tempoTerm(w === 'fast' ? weight : -weight);
     const missing = this.model.unknownWords(w);
     unknown.push(...missing);
     let anti: string | undefined = ANTONYMS[w];
@@ -404,6 +423,28 @@ export class Conversation {
     return t;
   }
 
+  /** The catalogue's measured tempo as a term: log₂ BPM per track, unknown tempos at the mean. */
+  private tempoTerm(weight: number): Term {
+    const bpm = this.view.tempo as Float64Array;
+    const values = new Float64Array(bpm.length);
+    let known = 0, sum = 0;
+    for (let i = 0; i < bpm.length; i++) if (Number.isFinite(bpm[i])) { known++; sum += Math.log2(bpm[i] as number); }
+    const fill = known > 0 ? sum / known : 0;
+    for (let i = 0; i < bpm.length; i++) values[i] = Number.isFinite(bpm[i]) ? Math.log2(bpm[i] as number) : fill;
+    let v = 0;
+    for (const x of values) v += (x - fill) * (x - fill);
+    const sd = Math.sqrt(v / Math.max(1, values.length));
+    return { key: 'tempo', kind: 'tempo', label: 'measured tempo (log₂ BPM)', prompts: [], weight, vector: new Float32Array(0), values, mean: fill, scale: sd > 1e-9 ? 1 / sd : 0 };
+  }
+
+  /** Median measured tempo (BPM, rounded) of a list, or undefined when none is known. */
+  private medianTempo(list: readonly ResultTrack[]): number | undefined {
+    const xs = list.map((r) => r.bpm).filter((b): b is number => b !== undefined).sort((a, b) => a - b);
+    if (xs.length === 0) return undefined;
+    const m = xs.length >> 1;
+    return Math.round(xs.length % 2 ? (xs[m] as number) : ((xs[m - 1] as number) + (xs[m] as number)) / 2);
+  }
+
   /** A term with its catalogue statistics (mean and spread of the similarities). */
   private makeTerm(base: Omit<QueryTerm, 'weight' | 'scale'>, vector: Float32Array, weight: number): Term {
     const n = this.view.ids.length;
@@ -458,7 +499,7 @@ export class Conversation {
     const n = ids.length;
     const total = new Float64Array(n);
     const perTerm = s.terms.map((t) => {
-      const sims = scoreRows(data, dim, t.vector);
+      const sims = t.values ?? scoreRows(data, dim, t.vector);
       const f = t.weight * t.scale;
       for (let i = 0; i < n; i++) total[i] = (total[i] as number) + f * ((sims[i] as number) - t.mean);
       return { sims, t };
@@ -484,6 +525,7 @@ export class Conversation {
         tags: m.tags,
         durationS: m.durationS,
         albumId: m.albumId,
+        ...(this.view.tempo && Number.isFinite(this.view.tempo[h.index]) ? { bpm: round(this.view.tempo[h.index] as number, 1) } : {}),
       };
     });
     const shown = [...new Set([...s.shown, ...results.map((r) => r.id)])];
