@@ -214,3 +214,22 @@ test('a catalogue with measured tempo: slower/faster rank by it, report it, and 
   assert.equal(which.listAnswer?.criterion, 'measured tempo (log₂ BPM)', 'the criterion names the measured tempo');
   assert.throws(() => catalogueView(DIM, [{ ...rows[0]!, bpm: -5 }]), UsageError, 'a non-positive tempo is refused');
 });
+
+test('"with piano" in a catalogue that labels piano prefers the labelled tracks, and says so', async () => {
+  const c = new Conversation(model, view, { k: 10 });
+  const start = await c.turn('fast drums');
+  const piano = (rs: { id: string }[]) => rs.filter((r) => byId.get(r.id)!.piano).length;
+  const withPiano = await c.turn('with piano');
+  assert.ok(piano(withPiano.results) > piano(start.results), `more piano tracks (${piano(start.results)} → ${piano(withPiano.results)})`);
+  const label = withPiano.explanation.terms.find((t) => t.kind === 'label');
+  assert.deepEqual([label?.key, label?.weight, label?.label], ['label:piano', 1, 'labelled piano'], 'a +1 label term for piano');
+  const n = TRACKS.filter((t) => t.piano).length;
+  assert.ok(withPiano.explanation.operations.includes(`with piano: prefer tracks labelled piano (${n} in the catalogue): +1 × label`), `the operation names the label and its count (got ${JSON.stringify(withPiano.explanation.operations)})`);
+  for (const r of withPiano.results) assert.ok(Math.abs(r.contributions.reduce((a, b) => a + b, 0) - r.score) < 1e-3, 'contributions add up to the score');
+  // A catalogue without labels gets the text term only.
+  const bare = catalogueView(DIM, TRACKS.map((t, i) => ({ id: t.id, path: `/x/${t.id}.wav`, durationS: 3, tags: [], vector: view.data.slice(i * DIM, (i + 1) * DIM) })));
+  const b = new Conversation(model, bare, { k: 10 });
+  await b.turn('fast drums');
+  const plain = await b.turn('with piano');
+  assert.deepEqual(plain.explanation.terms.map((t) => t.kind), ['text', 'text'], 'no label term without labels');
+});

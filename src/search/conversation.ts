@@ -11,7 +11,9 @@
  * When the catalogue carries a tempo measured from each track's audio (CatalogueView.tempo),
  * "slower"/"faster" are a term on it instead (log₂ BPM, on the same standardised scale), since
  * the joint space orders tempo only a little better than chance; the turn reports the list's
- * median measured tempo before and after.
+ * median measured tempo before and after. "with piano" in a catalogue that labels tracks piano also
+ * adds a term preferring them (1 for labelled tracks, standardised like the rest): a preference,
+ * where a negation's label is a filter.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
@@ -56,8 +58,8 @@ export interface TermPrompt {
 export interface QueryTerm {
   /** Stable name: merging "slower" twice adds the weights; "slower" then "faster" cancel. */
   key: string;
-  /** 'tempo': the catalogue's measured tempo (log₂ BPM) per track, not a vector. */
-  kind: 'text' | 'direction' | 'track' | 'clip' | 'tempo';
+  /** 'tempo': the catalogue's measured tempo (log₂ BPM) per track; 'label': 1 for tracks the catalogue labels so; neither is a vector. */
+  kind: 'text' | 'direction' | 'track' | 'clip' | 'tempo' | 'label';
   /** What the user sees: "slow − fast", "a track with piano", "track rock.00012". */
   label: string;
   prompts: TermPrompt[];
@@ -70,7 +72,7 @@ export interface QueryTerm {
 
 interface Term extends QueryTerm {
   vector: Float32Array;
-  /** A per-track value used in place of the similarity to `vector` (tempo terms; NaN-free). */
+  /** A per-track value used in place of the similarity to `vector` (tempo and label terms; NaN-free). */
   values?: Float64Array;
   /** Mean similarity over the catalogue (subtracted so contributions read as "above average"). */
   mean: number;
@@ -292,6 +294,13 @@ export class Conversation {
           const sign = op.op === 'include' ? 1 : -1;
           const t = await this.phraseTerm(op.phrase, sign * op.strength * this.opts.refineWeight, unknown, notes);
           if (t) s = this.addTerm(s, t, `${op.op === 'include' ? 'with' : 'without'} ${op.phrase}: ${signed(t.weight)} × “${t.label}”`);
+          const labelled = op.op === 'include' ? this.labelFor(op.phrase) : undefined;
+          if (labelled) {
+            // The catalogue says which tracks have it: prefer those (a term, not a filter).
+            const lt = this.labelTerm(labelled, op.strength * this.opts.refineWeight);
+            s = this.addTerm(s, lt, `with ${op.phrase}: prefer tracks labelled ${labelled} (${this.view.labels.get(labelled)?.length ?? 0} in the catalogue): ${signed(lt.weight)} × label`);
+            if (!t) notes[notes.length - 1] = `“${op.phrase}” is not in the model's vocabulary: only the catalogue's label ${labelled} is used`;
+          }
           if (op.op === 'exclude') {
             const key = this.labelFor(op.phrase);
             if (key) {
@@ -345,7 +354,7 @@ export class Conversation {
     const candidates = rows
       .map((row, i) => {
         let s = 0;
-        if (t.values) s = this.view.tempo?.[row] ?? Number.NaN; // tempo: rank by the measured BPM itself
+        if (t.kind === 'tempo') s = this.view.tempo?.[row] ?? Number.NaN; // rank by the measured BPM itself
         else for (let j = 0; j < this.view.dim; j++) s += (this.view.data[row * this.view.dim + j] as number) * (t.vector[j] as number);
         return { id: (list[i] as ResultTrack).id, rank: i + 1, score: round(Math.sign(t.weight) * s, 4) };
       })
@@ -423,18 +432,29 @@ export class Conversation {
     return t;
   }
 
-  /** The catalogue's measured tempo as a term: log₂ BPM per track, unknown tempos at the mean. */
+  /** The catalogue's measured tempo as a term: log₂ BPM per track. */
   private tempoTerm(weight: number): Term {
     const bpm = this.view.tempo as Float64Array;
-    const values = new Float64Array(bpm.length);
+    return this.featureTerm({ key: 'tempo', kind: 'tempo', label: 'measured tempo (log₂ BPM)', prompts: [] }, Float64Array.from(bpm, (b) => (Number.isFinite(b) ? Math.log2(b) : Number.NaN)), weight);
+  }
+
+  /** A catalogue label as a term: 1 for the tracks carrying it, 0 for the others. */
+  private labelTerm(key: string, weight: number): Term {
+    const values = new Float64Array(this.view.ids.length);
+    for (const r of this.view.labels.get(key) ?? []) values[r] = 1;
+    return this.featureTerm({ key: `label:${key}`, kind: 'label', label: `labelled ${key}`, prompts: [] }, values, weight);
+  }
+
+  /** A per-track value as a term, on the same standardised scale as similarities (NaN values at the mean). */
+  private featureTerm(base: Omit<QueryTerm, 'weight' | 'scale'>, raw: Float64Array, weight: number): Term {
     let known = 0, sum = 0;
-    for (let i = 0; i < bpm.length; i++) if (Number.isFinite(bpm[i])) { known++; sum += Math.log2(bpm[i] as number); }
-    const fill = known > 0 ? sum / known : 0;
-    for (let i = 0; i < bpm.length; i++) values[i] = Number.isFinite(bpm[i]) ? Math.log2(bpm[i] as number) : fill;
+    for (const x of raw) if (Number.isFinite(x)) { known++; sum += x; }
+    const mean = known > 0 ? sum / known : 0;
+    const values = Float64Array.from(raw, (x) => (Number.isFinite(x) ? x : mean));
     let v = 0;
-    for (const x of values) v += (x - fill) * (x - fill);
+    for (const x of values) v += (x - mean) * (x - mean);
     const sd = Math.sqrt(v / Math.max(1, values.length));
-    return { key: 'tempo', kind: 'tempo', label: 'measured tempo (log₂ BPM)', prompts: [], weight, vector: new Float32Array(0), values, mean: fill, scale: sd > 1e-9 ? 1 / sd : 0 };
+    return { ...base, weight, vector: new Float32Array(0), values, mean, scale: sd > 1e-9 ? 1 / sd : 0 };
   }
 
   /** Median measured tempo (BPM, rounded) of a list, or undefined when none is known. */
