@@ -9,7 +9,7 @@
  *                                 and the arousal_sign +1 share is below plain "like this"
  * A start qualifies for a kind only when the list can move that way (a rise needs a share < 1).
  * Each share is printed beside a seeded random top 10 of the same catalogue, as `chat` does.
- * Starts: every held-out clip ("like this") and one query per genre9 word the model knows.
+ * Starts: every held-out clip ("like this") and one query per genre9 value the model knows ("jazz").
  *
  * Model: `pretrain --config real` on the other artists only (catalogueFolds, 5 artist-grouped
  * folds, seed 0: fold 0 is held out), in CHAT_REAL_OUT (default runs/chat-real): pretrain reuses a
@@ -52,13 +52,25 @@ const A = (t: MoodClip): number => t.arousal;
 const rises = (f: (t: MoodClip) => number) => (b: readonly MoodClip[], a: readonly MoodClip[]): boolean | undefined => (positive(b, f) < 1 ? positive(a, f) > positive(b, f) : undefined);
 const falls = (f: (t: MoodClip) => number) => (b: readonly MoodClip[], a: readonly MoodClip[]): boolean | undefined => (positive(b, f) > 0 ? positive(a, f) < positive(b, f) : undefined);
 
+interface MoodKind {
+  turn: string;
+  asked: string;
+  /** The share the turn should move, and which way (+1 up, −1 down). */
+  share: (ts: readonly MoodClip[]) => number;
+  way: 1 | -1;
+  score: (before: readonly MoodClip[], after: readonly MoodClip[]) => boolean | undefined;
+}
+const kind = (turn: string, f: (t: MoodClip) => number, way: 1 | -1, what: string): MoodKind => ({
+  turn, asked: `${what} +1 share ${way > 0 ? 'rises' : 'falls'}`, share: (ts) => positive(ts, f), way, score: way > 0 ? rises(f) : falls(f),
+});
+
 /** Refinement kind → the turn typed and its verdict on (list before, list after). */
-export const MOOD_KINDS: Readonly<Record<string, { turn: string; asked: string; score: (before: readonly MoodClip[], after: readonly MoodClip[]) => boolean | undefined }>> = {
-  happier: { turn: 'happier', asked: 'valence +1 share rises', score: rises(V) },
-  darker: { turn: 'darker', asked: 'valence +1 share falls', score: falls(V) },
-  sadder: { turn: 'sadder', asked: 'valence +1 share falls', score: falls(V) },
-  calmer: { turn: 'calmer', asked: 'arousal +1 share falls', score: falls(A) },
-  'more energetic': { turn: 'more energetic', asked: 'arousal +1 share rises', score: rises(A) },
+export const MOOD_KINDS: Readonly<Record<string, MoodKind>> = {
+  happier: kind('happier', V, 1, 'valence'),
+  darker: kind('darker', V, -1, 'valence'),
+  sadder: kind('sadder', V, -1, 'valence'),
+  calmer: kind('calmer', A, -1, 'arousal'),
+  'more energetic': kind('more energetic', A, 1, 'arousal'),
 };
 
 /** Share of `ts` sharing at least one AllMusic genre with `seed`. */
@@ -139,7 +151,8 @@ export const chatRealBenchmark: Benchmark = {
       const lab = (rs: readonly ResultTrack[]): MoodClip[] => rs.map((x) => clips.get(x.id) as MoodClip);
 
       const genre9 = [...new Set(kept.map(({ t }) => t.genre).filter((g): g is string => !!g))].sort();
-      const queries = genre9.map((g) => `a ${g.toLowerCase()} track`).filter((q) => space.unknownWords(q).length === 0);
+      // The genre word alone: the real preset's vocabulary is mood words and genres, without "a" or "track".
+      const queries = genre9.map((g) => g.toLowerCase()).filter((q) => space.unknownWords(q).length === 0);
       const starts = [...held.map((c) => c.id), ...queries];
       let rng = new Rng(12);
       const randomTop = (exclude: string | undefined): MoodClip[] => rng.shuffle(held.filter((t) => t.id !== exclude)).slice(0, K);
@@ -147,7 +160,7 @@ export const chatRealBenchmark: Benchmark = {
       const kinds: Record<string, unknown> = {};
       for (const [kind, spec] of Object.entries(MOOD_KINDS)) {
         rng = new Rng(12); // each kind's random baseline is the same whatever ran before it
-        let n = 0, ok = 0, rnd = 0;
+        let n = 0, ok = 0, rnd = 0, unchanged = 0, wrong = 0;
         let operation = '';
         const unknown = new Set<string>();
         const notes = new Set<string>();
@@ -162,9 +175,12 @@ export const chatRealBenchmark: Benchmark = {
           if (verdict === undefined) continue;
           n++;
           if (verdict) ok++;
+          const d = spec.share(lab(turn.results)) - spec.share(before);
+          if (d === 0) unchanged++;
+          else if (Math.sign(d) !== spec.way) wrong++;
           if (spec.score(before, randomTop(clips.has(s) ? s : undefined))) rnd++;
         }
-        kinds[kind] = { asked: spec.asked, turns: n, model: +(ok / Math.max(1, n)).toFixed(3), random: +(rnd / Math.max(1, n)).toFixed(3), operation, unknownWords: [...unknown], notes: [...notes] };
+        kinds[kind] = { asked: spec.asked, turns: n, model: +(ok / Math.max(1, n)).toFixed(3), random: +(rnd / Math.max(1, n)).toFixed(3), unchanged, wrongWay: wrong, operation, unknownWords: [...unknown], notes: [...notes] };
       }
 
       rng = new Rng(12);
