@@ -7,6 +7,7 @@ import { searchScaleBenchmark } from './searchScale.js';
 import { realFilesBenchmark } from './realFiles.js';
 import { serveBenchmark } from './serve.js';
 import { chatBenchmark } from './chat.js';
+import { chatRealBenchmark } from './chatReal.js';
 import { realPretrainBenchmark } from './realPretrain.js';
 
 /** One benchmark: measures musicbert and its peer in the same run and returns figures plus ratios. */
@@ -17,4 +18,4 @@ export interface Benchmark {
 }
 
 /** Every benchmark `npm run bench` runs. Add new benchmarks here. */
-export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, realPretrainBenchmark, serveBenchmark, chatBenchmark];
+export const benchmarks: Benchmark[] = [sklearnParity, frontendBenchmark, transformerStepBenchmark, synthBenchmark, searchBenchmark, searchScaleBenchmark, realFilesBenchmark, realPretrainBenchmark, serveBenchmark, chatBenchmark, chatRealBenchmark];

@@ -11,8 +11,11 @@
  *                        held-out tracks) and the mean arousal is below plain "like this"
  * Each share is printed beside the same share for a random re-ranking (a seeded random top 10 of
  * the same catalogue). Starts: every held-out track ("<id>", i.e. like this track) and a query per
- * genre ("a jazz track"). Negations run twice: with the catalogue's labels (the hard filter the
+ * genre ("a jazz track"). "With piano" and the negations run twice: with the catalogue's labels (the hard filter the
  * product applies) and on a catalogue whose labels are hidden, so only the joint space acts.
+ * The catalogue carries a tempo measured from each track's audio (estimateTempo on its log-mel,
+ * not the generator's BPM), which "slower"/"faster" rank by; they also run without it (the text
+ * direction alone), and the estimate's rank correlation with the generator's BPM is printed.
  *
  * Model and corpus: CHAT_BENCH_MODEL and CHAT_BENCH_DATA, default runs/chat-main/{model,corpus}
  * (made by `musicbert synth --out runs/chat-main/corpus --tracks 200 --seconds 10 --seed 1` and
@@ -25,6 +28,8 @@ import type { TrackRecord } from '../src/data/corpus.js';
 import { loadCorpus, readManifest } from '../src/data/datasets/index.js';
 import type { SynthManifest } from '../src/data/synth/index.js';
 import { perceivedBpm } from '../src/data/synth/labels.js';
+import { logMelFromFile } from '../src/audio/index.js';
+import { estimateTempo } from '../src/eval/representations/tempo.js';
 import { TextCache } from '../src/search/catalogue.js';
 import { catalogueView, type CatalogueView } from '../src/search/catalogueView.js';
 import { Conversation, type ConversationModel, type ResultTrack } from '../src/search/conversation.js';
@@ -49,6 +54,18 @@ const median = (xs: number[]) => {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const share = (ts: readonly Labelled[], f: (t: Labelled) => boolean) => ts.filter(f).length / Math.max(1, ts.length);
 const has = (tag: string) => (t: Labelled) => t.tags.includes(tag);
+/** Spearman rank correlation (ties broken by order; enough for a printed diagnostic). */
+const spearman = (a: readonly number[], b: readonly number[]): number => {
+  const rank = (xs: readonly number[]) => {
+    const r = new Array<number>(xs.length);
+    xs.map((x, i) => [x, i] as const).sort((p, q) => p[0] - q[0]).forEach(([, i], k) => (r[i] = k));
+    return r;
+  };
+  const ra = rank(a), rb = rank(b), m = (a.length - 1) / 2;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < a.length; i++) { num += (ra[i]! - m) * (rb[i]! - m); da += (ra[i]! - m) ** 2; db += (rb[i]! - m) ** 2; }
+  return num / Math.sqrt(da * db);
+};
 
 /** Refinement kind → turn text and how to score it (undefined: the start does not qualify). */
 const KINDS: Record<string, { turn: string; score: Score }> = {
@@ -81,9 +98,13 @@ export const chatBenchmark: Benchmark = {
       const vectors: Float32Array[] = [];
       for (const t of held) vectors.push(await space.embedAudio(t.audioPath));
       const embedS = (performance.now() - t0) / 1000;
-      const rows = (labels: boolean) => held.map((t, i) => ({ id: t.id, path: t.audioPath, durationS: t.durationS ?? 0, tags: labels ? t.tags : [], genre: labels ? t.genre : undefined, vector: vectors[i] as Float32Array }));
+      const measured: (number | undefined)[] = [];
+      for (const t of held) measured.push(estimateTempo(await logMelFromFile(t.audioPath)));
+      const known = held.map((t, i) => [t.bpm, measured[i]] as const).filter((x): x is readonly [number, number] => x[1] !== undefined);
+      const rows = (labels: boolean, tempo = true) => held.map((t, i) => ({ id: t.id, path: t.audioPath, durationS: t.durationS ?? 0, tags: labels ? t.tags : [], genre: labels ? t.genre : undefined, vector: vectors[i] as Float32Array, ...(tempo ? { bpm: measured[i] } : {}) }));
       const labelled = catalogueView(space.dim, rows(true));
       const hidden = catalogueView(space.dim, rows(false));
+      const noTempo = catalogueView(space.dim, rows(true, false));
       const text = new TextCache(space, 4096);
       const cm: ConversationModel = { embedText: (t) => text.embedText(t), unknownWords: (t) => space.unknownWords(t), embedAudio: (a) => space.embedAudio(a) };
       const genres = [...new Set(held.map((t) => t.genre).filter((g): g is string => !!g))].sort();
@@ -113,6 +134,9 @@ export const chatBenchmark: Benchmark = {
 
       const out: Record<string, unknown> = {};
       for (const kind of Object.keys(KINDS)) out[kind] = await tally(labelled, kind);
+      out['slower (text direction, no measured tempo)'] = await tally(noTempo, 'slower');
+      out['faster (text direction, no measured tempo)'] = await tally(noTempo, 'faster');
+      out['with piano (space only, labels hidden)'] = await tally(hidden, 'with piano');
       out['without drums (space only, labels hidden)'] = await tally(hidden, 'without drums');
       out['not metal (space only, labels hidden)'] = await tally(hidden, 'not metal');
 
@@ -147,15 +171,16 @@ export const chatBenchmark: Benchmark = {
       const byWeight: Record<string, Record<string, unknown>> = {};
       for (const w of WEIGHTS) byWeight[String(w)] = await runAt(w);
       const out = byWeight[String(WEIGHTS[0])] as Record<string, unknown>;
-      const kinds = Object.entries(out).filter(([k]) => !k.includes('space only')).map(([, v]) => (v as { model: number }).model);
+      const kinds = Object.entries(out).filter(([k]) => !k.includes('(')).map(([, v]) => (v as { model: number }).model);
       return {
         refineWeight: WEIGHTS[0],
         model, catalogue: `${held.length} held-out (test split) tracks of ${data}`, starts: starts.length, k: K,
         embedSeconds: +embedS.toFixed(1),
+        measuredTempo: { tracks: known.length, spearmanWithGeneratorBpm: +spearman(known.map((x) => x[0]), known.map((x) => x[1])).toFixed(3) },
         kinds: out,
         ...(WEIGHTS.length > 1 ? { byRefineWeight: byWeight } : {}),
         allKindsAtLeast80: kinds.every((m) => m >= 0.8),
-        realDev: 'not run: needs a model pre-trained and indexed over real_dev (see README)',
+        realDev: 'see `npm run bench -- chat-real`',
       };
     } finally {
       space.dispose();

@@ -178,3 +178,58 @@ test('unknown words are reported, failed turns change nothing, and sessions are 
   assert.equal(clip.explanation.terms[0]!.kind, 'clip');
   assert.equal(clip.results.length, 4);
 });
+
+test('a catalogue with measured tempo: slower/faster rank by it, report it, and lists answer by it', async () => {
+  // Measured BPM opposite to the space's tempo axis, so only the measured tempo can pass; one unknown.
+  const bpmOf = (t: Fake, i: number) => (i === 3 ? undefined : Math.round(120 * 2 ** (-0.5 * t.tempo) + i / 10));
+  const rows = TRACKS.map((t, i) => ({ id: t.id, path: `/x/${t.id}.wav`, durationS: 3, tags: t.piano ? ['piano'] : [], genre: 'jazz', bpm: bpmOf(t, i), vector: view.data.slice(i * DIM, (i + 1) * DIM) }));
+  const tv = catalogueView(DIM, rows);
+  assert.ok(tv.tempo && Number.isNaN(tv.tempo[3]) && tv.tempo[0] === bpmOf(TRACKS[0]!, 0), 'the view keeps each row\'s tempo, NaN where unknown');
+  const bpm = new Map(rows.map((r) => [r.id, r.bpm]));
+  const med = (rs: { id: string }[]) => median(rs.map((r) => bpm.get(r.id)).filter((b): b is number => b !== undefined));
+  const c = new Conversation(model, tv, { k: 10 });
+  const start = await c.turn('piano');
+  const slower = await c.turn('slower');
+  assert.ok(med(slower.results) < med(start.results), `median measured tempo falls (${med(start.results)} → ${med(slower.results)})`);
+  const term = slower.explanation.terms[1]!;
+  assert.deepEqual([term.kind, term.key, term.weight, term.prompts], ['tempo', 'tempo', -1, []], 'slower is −1 × measured tempo, with no text prompt');
+  const line = slower.explanation.operations.find((o) => o.startsWith('measured tempo of the list'));
+  const m = /\(median\): (\d+) → (\d+) BPM$/.exec(line ?? '');
+  assert.ok(m, `the turn reports the median tempo before and after (got ${JSON.stringify(slower.explanation.operations)})`);
+  const medRounded = (rs: { bpm?: number }[]) => {
+    const xs = rs.map((r) => r.bpm).filter((b): b is number => b !== undefined).sort((a, b) => a - b);
+    const k = xs.length >> 1;
+    return Math.round(xs.length % 2 ? xs[k]! : (xs[k - 1]! + xs[k]!) / 2);
+  };
+  assert.deepEqual([Number(m[1]), Number(m[2])], [medRounded(start.results), medRounded(slower.results)], 'the reported medians are the lists\' measured tempos');
+  for (const r of slower.results) {
+    assert.equal(r.bpm, bpm.get(r.id) === undefined ? undefined : bpm.get(r.id), `result ${r.id} carries its measured tempo`);
+    assert.ok(Math.abs(r.contributions.reduce((a, b) => a + b, 0) - r.score) < 1e-3, 'contributions add up to the score');
+  }
+  const faster = await c.turn('faster');
+  assert.deepEqual(faster.results.map((r) => r.id), start.results.map((r) => r.id), '"faster" cancels "slower"');
+  const which = await c.turn('which of these is the fastest?');
+  const top = [...faster.results].filter((r) => r.bpm !== undefined).sort((a, b) => b.bpm! - a.bpm!)[0]!;
+  assert.equal(which.listAnswer?.answer, top.id, 'the fastest by measured tempo');
+  assert.equal(which.listAnswer?.criterion, 'measured tempo (log₂ BPM)', 'the criterion names the measured tempo');
+  assert.throws(() => catalogueView(DIM, [{ ...rows[0]!, bpm: -5 }]), UsageError, 'a non-positive tempo is refused');
+});
+
+test('"with piano" in a catalogue that labels piano prefers the labelled tracks, and says so', async () => {
+  const c = new Conversation(model, view, { k: 10 });
+  const start = await c.turn('fast drums');
+  const piano = (rs: { id: string }[]) => rs.filter((r) => byId.get(r.id)!.piano).length;
+  const withPiano = await c.turn('with piano');
+  assert.ok(piano(withPiano.results) > piano(start.results), `more piano tracks (${piano(start.results)} → ${piano(withPiano.results)})`);
+  const label = withPiano.explanation.terms.find((t) => t.kind === 'label');
+  assert.deepEqual([label?.key, label?.weight, label?.label], ['label:piano', 1, 'labelled piano'], 'a +1 label term for piano');
+  const n = TRACKS.filter((t) => t.piano).length;
+  assert.ok(withPiano.explanation.operations.includes(`with piano: prefer tracks labelled piano (${n} in the catalogue): +1 × label`), `the operation names the label and its count (got ${JSON.stringify(withPiano.explanation.operations)})`);
+  for (const r of withPiano.results) assert.ok(Math.abs(r.contributions.reduce((a, b) => a + b, 0) - r.score) < 1e-3, 'contributions add up to the score');
+  // A catalogue without labels gets the text term only.
+  const bare = catalogueView(DIM, TRACKS.map((t, i) => ({ id: t.id, path: `/x/${t.id}.wav`, durationS: 3, tags: [], vector: view.data.slice(i * DIM, (i + 1) * DIM) })));
+  const b = new Conversation(model, bare, { k: 10 });
+  await b.turn('fast drums');
+  const plain = await b.turn('with piano');
+  assert.deepEqual(plain.explanation.terms.map((t) => t.kind), ['text', 'text'], 'no label term without labels');
+});

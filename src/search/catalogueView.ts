@@ -21,7 +21,15 @@ export interface CatalogueView {
   labels: ReadonlyMap<string, readonly number[]>;
   /** Labels that are genres (so "not metal" reads as "a metal track", not "a track with metal"). */
   genres: ReadonlySet<string>;
+  /**
+   * Measured tempo of each row in BPM (NaN where unknown), when the rows carried one: "slower" and
+   * "faster" then rank by it instead of by a text direction.
+   */
+  tempo?: Float64Array;
 }
+
+/** A catalogue row: its stored metadata and vector, and optionally a tempo measured from its audio. */
+export type CatalogueRow = TrackMeta & { vector: Float32Array; bpm?: number | undefined };
 
 /** A label the way people write it: lower case, underscores as spaces, "hiphop" → "hip hop". */
 export function labelKey(label: string): string {
@@ -29,13 +37,15 @@ export function labelKey(label: string): string {
 }
 
 /** Build the view from rows already in memory (tests, benchmarks, a loaded store). */
-export function catalogueView(dim: number, rows: readonly (TrackMeta & { vector: Float32Array })[]): CatalogueView {
+export function catalogueView(dim: number, rows: readonly CatalogueRow[]): CatalogueView {
   const data = new Float32Array(rows.length * dim);
   const ids: string[] = [];
   const meta: TrackMeta[] = [];
   const row = new Map<string, number>();
   const labels = new Map<string, number[]>();
   const genres = new Set<string>();
+  const withTempo = rows.some((r) => r.bpm !== undefined);
+  const tempo = new Float64Array(withTempo ? rows.length : 0);
   const add = (label: string, i: number): void => {
     const key = labelKey(label);
     if (!key) return;
@@ -48,7 +58,9 @@ export function catalogueView(dim: number, rows: readonly (TrackMeta & { vector:
     if (row.has(r.id)) throw new UsageError(`catalogue track id "${r.id}" appears twice`);
     data.set(r.vector, i * dim);
     ids.push(r.id);
-    const { vector: _vector, ...m } = r;
+    const { vector: _vector, bpm, ...m } = r;
+    if (bpm !== undefined && !(Number.isFinite(bpm) && bpm > 0)) throw new UsageError(`catalogue track "${r.id}" has tempo ${bpm}: expected a positive BPM`);
+    if (withTempo) tempo[i] = bpm ?? Number.NaN;
     meta.push(m);
     row.set(r.id, i);
     if (r.genre) {
@@ -57,7 +69,7 @@ export function catalogueView(dim: number, rows: readonly (TrackMeta & { vector:
     }
     for (const t of r.tags) add(t, i);
   });
-  return { dim, ids, data, meta, row, labels, genres };
+  return { dim, ids, data, meta, row, labels, genres, ...(withTempo ? { tempo } : {}) };
 }
 
 /** Every stored track of `store`, in a stable order (by id), vectors and metadata. */

@@ -8,6 +8,12 @@
  * of 1 on the track it started from, whatever the raw cosine ranges of text and music vectors;
  * the composed query is still one vector, Σ (weight / spread) · vector. Negations also filter out
  * tracks the catalogue labels with the word ("not metal" drops genre metal), and say how many.
+ * When the catalogue carries a tempo measured from each track's audio (CatalogueView.tempo),
+ * "slower"/"faster" are a term on it instead (log₂ BPM, on the same standardised scale), since
+ * the joint space orders tempo only a little better than chance; the turn reports the list's
+ * median measured tempo before and after. "with piano" in a catalogue that labels tracks piano also
+ * adds a term preferring them (1 for labelled tracks, standardised like the rest): a preference,
+ * where a negation's label is a filter.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
@@ -52,7 +58,8 @@ export interface TermPrompt {
 export interface QueryTerm {
   /** Stable name: merging "slower" twice adds the weights; "slower" then "faster" cancel. */
   key: string;
-  kind: 'text' | 'direction' | 'track' | 'clip';
+  /** 'tempo': the catalogue's measured tempo (log₂ BPM) per track; 'label': 1 for tracks the catalogue labels so; neither is a vector. */
+  kind: 'text' | 'direction' | 'track' | 'clip' | 'tempo' | 'label';
   /** What the user sees: "slow − fast", "a track with piano", "track rock.00012". */
   label: string;
   prompts: TermPrompt[];
@@ -65,6 +72,8 @@ export interface QueryTerm {
 
 interface Term extends QueryTerm {
   vector: Float32Array;
+  /** A per-track value used in place of the similarity to `vector` (tempo and label terms; NaN-free). */
+  values?: Float64Array;
   /** Mean similarity over the catalogue (subtracted so contributions read as "above average"). */
   mean: number;
 }
@@ -80,6 +89,8 @@ export interface ResultTrack {
   tags: string[];
   durationS: number;
   albumId?: string | undefined;
+  /** Measured tempo (BPM), when the catalogue carries one for this track. */
+  bpm?: number;
 }
 
 export interface Focus {
@@ -97,7 +108,7 @@ export interface ListAnswer {
   /** The winning track's id, and its rank on screen. */
   answer: string;
   rank: number;
-  /** Every track on screen by the criterion, best first (similarity to the criterion vector). */
+  /** Every track on screen by the criterion, best first (similarity to the criterion vector; for the measured tempo, ±BPM, NaN where unknown). */
   candidates: { id: string; rank: number; score: number }[];
 }
 
@@ -145,6 +156,8 @@ interface State {
 }
 
 const EMPTY: State = { terms: [], excludedLabels: [], excludedIds: [], shown: [], results: [], focus: undefined, operations: [] };
+/** Direction words "slower"/"faster" use the catalogue's measured tempo for, when it has one. */
+const TEMPO_WORDS: ReadonlySet<string> = new Set(['slow', 'fast']);
 const INSTRUMENT_WORDS: ReadonlySet<string> = new Set<string>([...INSTRUMENTS, 'drum', 'guitar', 'vocal', 'voice', 'singing', 'saxophone', 'trumpet', 'violin', 'cello', 'keys', 'keyboard', 'beat', 'beats']);
 
 function ordinal(n: number): string {
@@ -281,6 +294,13 @@ export class Conversation {
           const sign = op.op === 'include' ? 1 : -1;
           const t = await this.phraseTerm(op.phrase, sign * op.strength * this.opts.refineWeight, unknown, notes);
           if (t) s = this.addTerm(s, t, `${op.op === 'include' ? 'with' : 'without'} ${op.phrase}: ${signed(t.weight)} × “${t.label}”`);
+          const labelled = op.op === 'include' ? this.labelFor(op.phrase) : undefined;
+          if (labelled) {
+            // The catalogue says which tracks have it: prefer those (a term, not a filter).
+            const lt = this.labelTerm(labelled, op.strength * this.opts.refineWeight);
+            s = this.addTerm(s, lt, `with ${op.phrase}: prefer tracks labelled ${labelled} (${this.view.labels.get(labelled)?.length ?? 0} in the catalogue): ${signed(lt.weight)} × label`);
+            if (!t) notes[notes.length - 1] = `“${op.phrase}” is not in the model's vocabulary: only the catalogue's label ${labelled} is used`;
+          }
           if (op.op === 'exclude') {
             const key = this.labelFor(op.phrase);
             if (key) {
@@ -314,7 +334,13 @@ export class Conversation {
       const results = this.state.results.filter((r) => !out.has(r.id)).map((r, i) => ({ ...r, rank: i + 1 }));
       return this.commit(input, 'results', { ...s, terms: this.state.terms.length === 0 ? [] : s.terms, results, focus: s.focus ?? this.state.focus }, { notes, unknown });
     }
-    return this.commit(input, 'results', this.rank(s, !focusChosen), { notes, unknown });
+    const next = this.rank(s, !focusChosen);
+    if (ops.some((o) => o.op === 'direction' && TEMPO_WORDS.has(o.word)) && s.terms.some((t) => t.kind === 'tempo')) {
+      const before = this.medianTempo(this.state.results);
+      const after = this.medianTempo(next.results);
+      next.operations = [...next.operations, `measured tempo of the list (median): ${before === undefined ? '' : `${before} → `}${after ?? 'unknown'} BPM`];
+    }
+    return this.commit(input, 'results', next, { notes, unknown });
   }
 
   private async askList(input: string, question: string, c: Criterion): Promise<TurnResult> {
@@ -328,10 +354,11 @@ export class Conversation {
     const candidates = rows
       .map((row, i) => {
         let s = 0;
-        for (let j = 0; j < this.view.dim; j++) s += (this.view.data[row * this.view.dim + j] as number) * (t.vector[j] as number);
+        if (t.kind === 'tempo') s = this.view.tempo?.[row] ?? Number.NaN; // rank by the measured BPM itself
+        else for (let j = 0; j < this.view.dim; j++) s += (this.view.data[row * this.view.dim + j] as number) * (t.vector[j] as number);
         return { id: (list[i] as ResultTrack).id, rank: i + 1, score: round(Math.sign(t.weight) * s, 4) };
       })
-      .sort((a, b) => b.score - a.score || a.rank - b.rank);
+      .sort((a, b) => (Number.isNaN(a.score) ? 1 : 0) - (Number.isNaN(b.score) ? 1 : 0) || b.score - a.score || a.rank - b.rank);
     const best = candidates[0] as { id: string; rank: number };
     const listAnswer: ListAnswer = { question, criterion: t.label, prompts: t.prompts, answer: best.id, rank: best.rank, candidates };
     const focus = this.focusOf(best.id);
@@ -341,6 +368,7 @@ export class Conversation {
   /** Term for a direction word: text(word) − text(opposite) when an opposite is known, text(word) alone otherwise. */
   private async directionTerm(word: string, weight: number, unknown: string[], notes: string[]): Promise<Term | undefined> {
     const w = word.trim();
+    if (TEMPO_WORDS.has(w) && this.view.tempo) return this.tempoTerm(w === 'fast' ? weight : -weight);
     const missing = this.model.unknownWords(w);
     unknown.push(...missing);
     let anti: string | undefined = ANTONYMS[w];
@@ -404,6 +432,39 @@ export class Conversation {
     return t;
   }
 
+  /** The catalogue's measured tempo as a term: log₂ BPM per track. */
+  private tempoTerm(weight: number): Term {
+    const bpm = this.view.tempo as Float64Array;
+    return this.featureTerm({ key: 'tempo', kind: 'tempo', label: 'measured tempo (log₂ BPM)', prompts: [] }, Float64Array.from(bpm, (b) => (Number.isFinite(b) ? Math.log2(b) : Number.NaN)), weight);
+  }
+
+  /** A catalogue label as a term: 1 for the tracks carrying it, 0 for the others. */
+  private labelTerm(key: string, weight: number): Term {
+    const values = new Float64Array(this.view.ids.length);
+    for (const r of this.view.labels.get(key) ?? []) values[r] = 1;
+    return this.featureTerm({ key: `label:${key}`, kind: 'label', label: `labelled ${key}`, prompts: [] }, values, weight);
+  }
+
+  /** A per-track value as a term, on the same standardised scale as similarities (NaN values at the mean). */
+  private featureTerm(base: Omit<QueryTerm, 'weight' | 'scale'>, raw: Float64Array, weight: number): Term {
+    let known = 0, sum = 0;
+    for (const x of raw) if (Number.isFinite(x)) { known++; sum += x; }
+    const mean = known > 0 ? sum / known : 0;
+    const values = Float64Array.from(raw, (x) => (Number.isFinite(x) ? x : mean));
+    let v = 0;
+    for (const x of values) v += (x - mean) * (x - mean);
+    const sd = Math.sqrt(v / Math.max(1, values.length));
+    return { ...base, weight, vector: new Float32Array(0), values, mean, scale: sd > 1e-9 ? 1 / sd : 0 };
+  }
+
+  /** Median measured tempo (BPM, rounded) of a list, or undefined when none is known. */
+  private medianTempo(list: readonly ResultTrack[]): number | undefined {
+    const xs = list.map((r) => r.bpm).filter((b): b is number => b !== undefined).sort((a, b) => a - b);
+    if (xs.length === 0) return undefined;
+    const m = xs.length >> 1;
+    return Math.round(xs.length % 2 ? (xs[m] as number) : ((xs[m - 1] as number) + (xs[m] as number)) / 2);
+  }
+
   /** A term with its catalogue statistics (mean and spread of the similarities). */
   private makeTerm(base: Omit<QueryTerm, 'weight' | 'scale'>, vector: Float32Array, weight: number): Term {
     const n = this.view.ids.length;
@@ -458,7 +519,7 @@ export class Conversation {
     const n = ids.length;
     const total = new Float64Array(n);
     const perTerm = s.terms.map((t) => {
-      const sims = scoreRows(data, dim, t.vector);
+      const sims = t.values ?? scoreRows(data, dim, t.vector);
       const f = t.weight * t.scale;
       for (let i = 0; i < n; i++) total[i] = (total[i] as number) + f * ((sims[i] as number) - t.mean);
       return { sims, t };
@@ -484,6 +545,7 @@ export class Conversation {
         tags: m.tags,
         durationS: m.durationS,
         albumId: m.albumId,
+        ...(this.view.tempo && Number.isFinite(this.view.tempo[h.index]) ? { bpm: round(this.view.tempo[h.index] as number, 1) } : {}),
       };
     });
     const shown = [...new Set([...s.shown, ...results.map((r) => r.id)])];
