@@ -8,7 +8,7 @@
  *       float (16 lanes), otherwise in double (4 partial sums); the JS loop sums in double.
  *   logMelFrames(src, srcStart, n, out, f0, hann, rise, segStart) -> first non-finite frame or -1
  *       frames f0 .. f0+n-1 of log(mel(|rfft512(hann · x)|) + 0.01) (logmel.ts FrameKernel.run).
- *   mp3Available() -> "" or why not; mp3Open() -> handle; mp3Decode(handle, bytes) -> blocks
+ *   mp3Available() -> "" or why not; mp3Open() -> handle; mp3Decode(handle, bytes, mono) -> blocks
  *       MPEG audio through the system's libmpg123 (dlopen("libmpg123.so.0"): no headers or link
  *       dependency, so the addon builds without it and the wasm mpg123 is used when it is missing).
  *
@@ -326,14 +326,17 @@ napi_value Mp3Open(napi_env env, napi_callback_info info) {
 }
 
 /*
- * mp3Decode(handle, bytes: Uint8Array) -> { channels: Float32Array[], sampleRate, errors, firstError, finite }
- * Feeds the bytes and reads every sample they complete (channels empty when none yet).
+ * mp3Decode(handle, bytes: Uint8Array, mono: boolean) -> { channels: Float32Array[], sampleRate, errors, firstError, finite }
+ * Feeds the bytes and reads every sample they complete (channels empty when none yet); with
+ * `mono`, one channel: the mean of the source's channels.
  */
 #undef FN
 #define FN "mp3Decode"
 napi_value Mp3Decode(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, 2, argv, FN)) return NULL;
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv, FN)) return NULL;
+  bool mono = false;
+  if (napi_get_value_bool(env, argv[2], &mono) != napi_ok) return throw_range(env, FN, "argument 2 (mono) must be a boolean");
   Mp3 *d;
   if (napi_get_value_external(env, argv[0], (void **)&d) != napi_ok || !d || !d->h) return throw_range(env, FN, "argument 0 must be an mp3Open handle");
   unsigned char *in;
@@ -382,9 +385,25 @@ napi_value Mp3Decode(napi_env env, napi_callback_info info) {
   NAPI_CHECK(napi_create_object(env, &res));
   const int nch = d->channels > 0 ? d->channels : 1;
   const size_t frames = used / sizeof(float) / (size_t)nch;
-  NAPI_CHECK(napi_create_array_with_length(env, frames ? (size_t)nch : 0, &chans));
+  const int outCh = mono ? 1 : nch;
+  NAPI_CHECK(napi_create_array_with_length(env, frames ? (size_t)outCh : 0, &chans));
   int allFinite = 1;
-  if (frames) {
+  if (frames && mono && nch > 1) {
+    /* The mean of the channels, as toMono (mono.ts): summed in double, rounded once to float. */
+    napi_value ab, ta;
+    void *p;
+    NAPI_CHECK(napi_create_arraybuffer(env, frames * sizeof(float), &p, &ab));
+    float *dst = p;
+    const float *s = d->pcm;
+    for (size_t i = 0; i < frames; i++) {
+      double acc = 0;
+      for (int c = 0; c < nch; c++) acc += s[i * (size_t)nch + c];
+      dst[i] = nch == 2 ? (float)(0.5 * acc) : (float)(acc / nch);
+      allFinite &= isfinite(dst[i]) != 0;
+    }
+    NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, ab, 0, &ta));
+    NAPI_CHECK(napi_set_element(env, chans, 0, ta));
+  } else if (frames) {
     for (int c = 0; c < nch; c++) {
       napi_value ab, ta;
       void *p;

@@ -31,6 +31,12 @@ export interface DecodeOptions {
    * to stderr, prefixed "musicbert: warning:".
    */
   onWarning?: (line: string) => void;
+  /**
+   * Blocks may come as one channel, the mean of the source's channels (as toMono computes it),
+   * when the decoder can mix while it deinterleaves (the native MP3 decoder): for callers that
+   * downmix anyway. Other decoders ignore it.
+   */
+  downmix?: boolean;
 }
 
 const stderrWarning = (line: string): void => {
@@ -306,10 +312,10 @@ async function* checkedChunks(input: AsyncIterable<Uint8Array>, format: AudioFor
  * wasm, with the same settings (float output, gapless trimming): about 4× faster. Frame errors
  * are counted into `errors` as the wasm decoder's console lines are.
  */
-async function* nativeMp3Blocks(native: AudioNative, input: AsyncIterable<Uint8Array>, errors: Mp3ErrorCount): AsyncGenerator<{ channelData: Float32Array[]; sampleRate: number; finite?: boolean }> {
+async function* nativeMp3Blocks(native: AudioNative, input: AsyncIterable<Uint8Array>, errors: Mp3ErrorCount, mono: boolean): AsyncGenerator<{ channelData: Float32Array[]; sampleRate: number; finite?: boolean }> {
   const h = native.mp3Open();
   for await (const chunk of input) {
-    const r = native.mp3Decode(h, chunk);
+    const r = native.mp3Decode(h, chunk, mono);
     if (r.errors > 0) {
       errors.count += r.errors;
       errors.first ??= r.firstError;
@@ -327,7 +333,7 @@ async function* compressedBlocks(input: AsyncIterable<Uint8Array>, format: Audio
   let rate: number | undefined;
   const checked = checkedChunks(input, format, path, damaged);
   const native = format === 'mp3' ? nativeMp3() : undefined;
-  const it = native ? nativeMp3Blocks(native, checked, errors) : decodeChunked(checked, format)[Symbol.asyncIterator]();
+  const it = native ? nativeMp3Blocks(native, checked, errors, opts.downmix === true) : decodeChunked(checked, format)[Symbol.asyncIterator]();
   try {
     for (;;) {
       let r: IteratorResult<{ channelData: Float32Array[]; sampleRate: number; finite?: boolean }>;

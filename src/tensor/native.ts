@@ -83,8 +83,8 @@ export interface NativeAddon {
   /** '' when libmpg123.so.0 loaded, else why not. */
   mp3Available(): string;
   mp3Open(): NativeMp3Handle;
-  /** `finite`: every sample returned is finite (checked while deinterleaving). */
-  mp3Decode(h: NativeMp3Handle, bytes: Uint8Array): { channels: Float32Array[]; sampleRate: number; errors: number; firstError: string; finite: boolean };
+  /** `finite`: every sample returned is finite (checked while deinterleaving); `mono`: one channel, the channels' mean. */
+  mp3Decode(h: NativeMp3Handle, bytes: Uint8Array, mono: boolean): { channels: Float32Array[]; sampleRate: number; errors: number; firstError: string; finite: boolean };
 }
 
 /** An opaque libmpg123 decoder (freed by the garbage collector). */
