@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "musicbert_native",
-      "sources": ["addon.c", "gemm.c", "kernels.c"],
+      "sources": ["addon.c", "gemm.c", "kernels.c", "frontend.c"],
       "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
-      "libraries": ["-lopenblas", "-lm"]
+      "libraries": ["-lopenblas", "-lm", "-ldl", "-lpthread"]
     }
   ]
 }

@@ -3,11 +3,14 @@
  * DC weight 0) → log(mel + 0.01), hop 160, no padding. `logMel` does a whole signal; `LogMelStream`
  * does the same frames incrementally (carrying the last partial window between chunks), so a
  * stream cut anywhere gives exactly the whole-signal result. Arithmetic is float64; output float32.
+ * With the addon built the frames run in C (native/frontend.c logMelFrames: the same maths, a
+ * radix-2 FFT instead of this radix-4 one, so values agree to float rounding, not bit for bit).
  */
 import { InvalidAudioError, UsageError } from '../util/errors.js';
 import { HOP, LOG_OFFSET, MEL_BANDS, SAMPLE_RATE, WINDOW, FFT_SIZE, frameCount } from './constants.js';
 import { RealFft } from './fft.js';
 import { melFilterbank, periodicHann } from './mel.js';
+import { audioNative } from './native.js';
 
 const HANN = periodicHann(WINDOW);
 const MEL = melFilterbank();
@@ -22,6 +25,12 @@ class FrameKernel {
    * to out[f · 64 ..]. Throws when a frame is not finite (NaN or ±Infinity in its samples).
    */
   run(src: Float32Array, srcStart: number, n: number, out: Float32Array, f0: number): void {
+    const native = audioNative();
+    if (native) {
+      const bad = n > 0 ? native.logMelFrames(src, srcStart, n, out, f0, HANN, MEL.rise, MEL.segStart) : -1;
+      if (bad >= 0) throw nonFinite(f0 + bad);
+      return;
+    }
     const { mag, fft } = this;
     const { segStart, rise } = MEL;
     // Imported constants become getter calls under some loaders (tsx); read them once.
@@ -51,12 +60,14 @@ class FrameKernel {
         prevRise = up;
       }
       // A sum of finite logs is finite; NaN or Infinity anywhere in the window poisons it.
-      if (!Number.isFinite(check)) {
-        const first = (f0 + f) * hop;
-        throw new InvalidAudioError(`samples contain NaN or Infinity (log-mel frame ${f0 + f}, samples ${first}..${first + WINDOW - 1})`);
-      }
+      if (!Number.isFinite(check)) throw nonFinite(f0 + f);
     }
   }
+}
+
+function nonFinite(frame: number): InvalidAudioError {
+  const first = frame * HOP;
+  return new InvalidAudioError(`samples contain NaN or Infinity (log-mel frame ${frame}, samples ${first}..${first + WINDOW - 1})`);
 }
 
 function requireRate(sampleRate: number): void {

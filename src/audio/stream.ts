@@ -26,7 +26,7 @@ export async function logMelFromFile(path: string, opts: StreamOptions = {}): Pr
   const mel = new LogMelStream(expectedFrames !== undefined ? { expectedFrames } : {});
   let resampler: StreamResampler | undefined;
   try {
-    for await (const block of decodeFileBlocks(path, info, opts)) {
+    for await (const block of decodeFileBlocks(path, info, { ...opts, downmix: true })) {
       resampler ??= await StreamResampler.create(block.sampleRate, SAMPLE_RATE, path);
       mel.push(resampler.push(toMono(block.channels)));
       opts.onProgress?.((block.offset + (block.channels[0] as Float32Array).length) / block.sampleRate);
@@ -63,7 +63,7 @@ export async function samplesFromFile(path: string, opts: DecodeOptions = {}): P
   };
   let resampler: StreamResampler | undefined;
   try {
-    for await (const block of decodeFileBlocks(path, info, opts)) {
+    for await (const block of decodeFileBlocks(path, info, { ...opts, downmix: true })) {
       resampler ??= await StreamResampler.create(block.sampleRate, SAMPLE_RATE, path);
       append(resampler.push(toMono(block.channels)));
     }

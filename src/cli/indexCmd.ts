@@ -1,15 +1,19 @@
 /** `musicbert index`: embed a catalogue into a vector store, resumably. */
+import { availableParallelism } from 'node:os';
 import { indexCatalogue, type IndexReport } from '../search/indexer.js';
 import { JointSpace } from '../search/jointSpace.js';
 import { indexViaQueue } from '../search/queue/writer.js';
 import { opt, parseOptions, type Command } from './command.js';
 import { CATALOGUE_FLAGS, CATALOGUE_USAGE, catalogueLoadOptions } from './catalogueArgs.js';
 
-const USAGE = `usage: musicbert index --model DIR --input DIR --db PATH [--batch 8] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
+const USAGE = `usage: musicbert index --model DIR --input DIR|LIST --db PATH [--batch 8] [--jobs N] [--ann auto|on|off] [--queue redis://HOST:PORT[/DB[/QUEUE]]] [--json]
 
-Embeds every track of --input (a corpus directory, or any folder of audio files, searched
-recursively) with the model and stores vectors and metadata (id, path, genre/tags when known,
-duration) in the vector store at --db. Re-running resumes: ids already stored are skipped, and
+Embeds every track of --input (a corpus directory, any folder of audio files, searched
+recursively, or LIST: a text file of paths, one per line, # for comments, relative to the
+list's folder) with the model and stores vectors and metadata (id, path, genre/tags when known,
+duration) in the vector store at --db. --jobs N (default: the machine's cores) decodes files to
+log-mel on N worker threads while this thread runs the model; the vectors do not depend on N.
+Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
 not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
 store holds 20000 tracks or more. One writer per store: a second index run on the same --db
@@ -44,9 +48,10 @@ export const indexCommand: Command = {
       argv,
       {
         model: opt.string({ required: true, meta: 'DIR' }),
-        input: opt.string({ required: true, meta: 'DIR' }),
+        input: opt.string({ required: true, meta: 'DIR|LIST' }),
         db: opt.string({ required: true, meta: 'PATH' }),
         batch: opt.int({ min: 1, default: 8 }),
+        jobs: opt.int({ min: 1, default: availableParallelism() }),
         ann: opt.string({ choices: ANN_MODES, default: 'auto' }),
         queue: opt.string({ meta: 'URL' }),
         json: opt.flag(),
@@ -55,7 +60,7 @@ export const indexCommand: Command = {
       USAGE,
     );
     const load = await catalogueLoadOptions(o);
-    const { model, input, db, batch, queue } = o;
+    const { model, input, db, batch, queue, jobs } = o;
     const ann = o.ann as (typeof ANN_MODES)[number];
     const space = await JointSpace.load(model);
     // Ctrl-C finishes the batch in flight and commits it, so the next run resumes cleanly.
@@ -70,7 +75,7 @@ export const indexCommand: Command = {
     try {
       const r = queue
         ? await indexViaQueue({ queue, space, input, db, batch, ann, signal: stop.signal, load })
-        : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load });
+        : await indexCatalogue({ space, input, db, batch, ann, signal: stop.signal, load, jobs });
       process.stdout.write((o.json ? JSON.stringify(r, null, 2) : summary(r)) + '\n');
       return r.interrupted ? 130 : 0;
     } finally {

@@ -13,9 +13,12 @@ import { extname, join, relative, resolve, sep } from 'node:path';
 import { loadCorpus, type LoadCorpusOptions } from '../data/datasets/index.js';
 import { walkAudioFiles } from '../data/datasets/audioFiles.js';
 import { findSidecar } from '../data/datasets/catalogue.js';
+import { FrontEndPool } from '../audio/frontEndPool.js';
+import type { LogMel } from '../audio/logmel.js';
 import { DatasetError, MusicBertError, UsageError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import type { EncodedTrack, JointSpace } from './jointSpace.js';
+import { readInputList } from './inputList.js';
 import { acquireStoreLock } from './storeLock.js';
 import { ANN_MIN_ROWS, VectorStore, type TrackEntry, type TrackMeta } from './store.js';
 
@@ -44,6 +47,11 @@ export interface IndexOptions {
   onBatch?: (stored: number) => void;
   /** Catalogue loading options (column mapping, grouping) for `input`. */
   load?: Pick<LoadCorpusOptions, 'columns' | 'groupBy'>;
+  /**
+   * Worker threads decoding files to log-mel ahead of the encoder (default 1: in-process).
+   * Vectors do not depend on it: the log-mel is the same, and batches keep the listing's order.
+   */
+  jobs?: number;
 }
 
 export interface IndexFailure {
@@ -93,9 +101,11 @@ export async function listCatalogue(input: string, load: Pick<LoadCorpusOptions,
   try {
     info = await stat(dir);
   } catch {
-    throw new UsageError(`--input ${input}: no such directory`);
+    throw new UsageError(`--input ${input}: no such directory or list file`);
   }
-  if (!info.isDirectory()) throw new UsageError(`--input ${input}: not a directory (give a corpus or a folder of audio files)`);
+  // A text file is a list of paths (inputList.ts).
+  if (info.isFile()) return { kind: 'folder', items: (await readInputList(dir)).map((t) => ({ ...t, tags: [] })) };
+  if (!info.isDirectory()) throw new UsageError(`--input ${input}: not a directory or a list file (give a corpus, a folder of audio files or a text file of paths)`);
   try {
     // A plain folder stays a folder (its broken files reported by the indexer); a catalogue
     // sidecar or mapping makes it a corpus with labels.
@@ -124,12 +134,19 @@ export type BatchEmbedder = Pick<JointSpace, 'encodeTrack' | 'embedSegments'>;
  * pass runs over the batch's good tracks together; a track's vector depends (in its last bits) on
  * its row in that pass, so the distributed workers embed the same batches as this does.
  */
-export async function embedBatch(space: BatchEmbedder, items: readonly CatalogueItem[], onTrack?: () => void): Promise<{ entries: TrackEntry[]; failed: IndexFailure[] }> {
+export async function embedBatch(
+  space: BatchEmbedder,
+  items: readonly CatalogueItem[],
+  onTrack?: () => void,
+  /** The log-mel of each item (front-end worker threads); default: decoded here from item.path. */
+  frontEnd?: (item: CatalogueItem, index: number) => Promise<LogMel>,
+): Promise<{ entries: TrackEntry[]; failed: IndexFailure[] }> {
   const good: { item: CatalogueItem; enc: EncodedTrack }[] = [];
   const failed: IndexFailure[] = [];
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
     try {
-      good.push({ item, enc: await space.encodeTrack(item.path) });
+      const input = frontEnd ? { ...(await frontEnd(item, i)), source: item.path } : item.path;
+      good.push({ item, enc: await space.encodeTrack(input) });
     } catch (err) {
       if (!(err instanceof MusicBertError)) throw err;
       failed.push({ id: item.id, path: item.path, problem: err.message });
@@ -204,6 +221,15 @@ export async function finishIndex(store: VectorStore, run: IndexRun): Promise<In
   };
 }
 
+/** With jobs > 1, the tracks' log-mels computed on `jobs` worker threads, a few files ahead, in order. */
+async function frontEndFor(todo: readonly CatalogueItem[], jobs: number): Promise<{ get(i: number): Promise<LogMel>; close(): Promise<void> } | undefined> {
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer (got ${jobs})`);
+  if (jobs === 1 || todo.length === 0) return undefined;
+  const pool = new FrontEndPool(Math.min(jobs, todo.length));
+  const ahead = pool.prefetch(todo.map((t) => t.path));
+  return { get: (i) => ahead.get(i), close: () => pool.close() };
+}
+
 export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
   const started = Date.now();
   const batch = opts.batch ?? 8;
@@ -221,18 +247,24 @@ export async function indexCatalogue(opts: IndexOptions): Promise<IndexReport> {
     let added = 0;
     let interrupted = false;
     const embedStart = Date.now();
-    for (let start = 0; start < todo.length; start += batch) {
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        break;
+    const frontEnd = await frontEndFor(todo, opts.jobs ?? 1);
+    try {
+      for (let start = 0; start < todo.length; start += batch) {
+        if (opts.signal?.aborted) {
+          interrupted = true;
+          break;
+        }
+        const fe = frontEnd ? (_: CatalogueItem, i: number) => frontEnd.get(start + i) : undefined;
+        const part = await embedBatch(space, todo.slice(start, start + batch), () => progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined), fe);
+        failed.push(...part.failed);
+        const { entries } = part;
+        if (entries.length === 0) continue;
+        await store.add(entries);
+        added += entries.length;
+        opts.onBatch?.(have.size + added);
       }
-      const part = await embedBatch(space, todo.slice(start, start + batch), () => progress.tick(1, failed.length > 0 ? `${failed.length} failed` : undefined));
-      failed.push(...part.failed);
-      const { entries } = part;
-      if (entries.length === 0) continue;
-      await store.add(entries);
-      added += entries.length;
-      opts.onBatch?.(have.size + added);
+    } finally {
+      await frontEnd?.close();
     }
     return await finishIndex(store, { listing, todo: todo.length, added, failed, interrupted, ann: opts.ann ?? 'auto', duplicatesRemoved, started, embedStart, progress });
   } finally {

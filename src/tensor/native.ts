@@ -76,7 +76,19 @@ export interface NativeAddon {
   qkvMerge(heap: ArrayBuffer, out: number, dq: number, dkT: number, dv: number, b: number, t: number, heads: number, dh: number, scale: number): void;
   maxPool2x2Grad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   im2colT3x3(heap: ArrayBuffer, x: number, out: number, n: number, h: number, w: number, c: number): void;
+  // The audio front end (native/frontend.c; the JS twins are in src/audio, see src/audio/native.ts).
+  firPolyphase(table: Float32Array, up: number, down: number, taps: number, buf: Float32Array, base: number, t0: number, n: number, out: Float32Array): void;
+  /** Returns the index (from 0) of the first frame that is not finite, or -1. */
+  logMelFrames(src: Float32Array, srcStart: number, n: number, out: Float32Array, f0: number, hann: Float64Array, rise: Float64Array, segStart: Int32Array): number;
+  /** '' when libmpg123.so.0 loaded, else why not. */
+  mp3Available(): string;
+  mp3Open(): NativeMp3Handle;
+  /** `finite`: every sample returned is finite (checked while deinterleaving); `mono`: one channel, the channels' mean. */
+  mp3Decode(h: NativeMp3Handle, bytes: Uint8Array, mono: boolean): { channels: Float32Array[]; sampleRate: number; errors: number; firstError: string; finite: boolean };
 }
+
+/** An opaque libmpg123 decoder (freed by the garbage collector). */
+export type NativeMp3Handle = { readonly __mp3: unique symbol };
 
 export const ADDON_FILE = 'musicbert_native.node';
 
