@@ -410,6 +410,11 @@ export class VectorStore {
     return this.generation;
   }
 
+  /** Rows searches see now (from the in-memory view: no LanceDB call, unlike count()). */
+  async searchableRows(): Promise<number> {
+    return this.table ? (await this.currentView()).rows : 0;
+  }
+
   /** Whether searches walk an approximate index now (false: exact scans; see annProblem). */
   async usesApproximateIndex(): Promise<boolean> {
     return (await this.currentView()).ann !== undefined;
