@@ -84,7 +84,7 @@ test('textKey ignores what the tokenizer drops, and a cached vector is bit-ident
 
 async function search(q: string, extra = ''): Promise<{ status: number; body: { hits: { id: string; score: number }[]; query: string } }> {
   const res = await fetch(`${srv.url}/api/search?q=${encodeURIComponent(q)}&k=5${extra}`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as { hits: { id: string; score: number }[]; query: string } };
 }
 
 test('server: cached answers equal uncached ones, filters apply, and a store change drops the cached results', async () => {
