@@ -35,8 +35,13 @@ export interface AnnConfig {
 
 const SCALAR: Record<NonNullable<AnnConfig['quantization']>, ScalarKind> = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 };
 
+/**
+ * The native graph. Its own expansion_search is a floor (usearch walks max(it, wanted) candidates),
+ * so it is kept small and `search` sets ef per query by how many candidates it asks for.
+ */
+const EXPANSION_FLOOR = 16;
 function graphOf(dim: number, c: AnnConfig): UsearchIndex {
-  return new UsearchIndex({ dimensions: dim, metric: MetricKind.IP, quantization: SCALAR[c.quantization ?? 'f32'], connectivity: c.connectivity, expansion_add: c.expansionAdd, expansion_search: c.expansionSearch, multi: false });
+  return new UsearchIndex({ dimensions: dim, metric: MetricKind.IP, quantization: SCALAR[c.quantization ?? 'f32'], connectivity: c.connectivity, expansion_add: c.expansionAdd, expansion_search: EXPANSION_FLOOR, multi: false });
 }
 
 /**
