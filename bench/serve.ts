@@ -10,6 +10,7 @@
  * SERVE_BENCH_SECONDS sets each measurement's duration (default 5 s).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -34,17 +35,25 @@ async function startServe(db: string, workers: number): Promise<{ url: string; c
   const here = import.meta.url;
   const cli = new URL(here.endsWith('.ts') ? '../src/cli.ts' : '../src/cli.js', here);
   const args = [...(here.endsWith('.ts') ? ['--import', 'tsx'] : []), cli.pathname, 'serve', '--db', db, '--port', '0', '--workers', String(workers), '--timeout-s', '120'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The server's log (a line per request) goes to a file, not a pipe: a pipe the busy load
+  // generator drains late fills up and stalls the server's writes, which is not the server's cost.
+  const logPath = join(db, '..', `serve-${workers}.log`);
+  const fd = openSync(logPath, 'w');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', fd] });
+  closeSync(fd);
   const url = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      const m = /tracks at (http:\/\/[^\s/]+)\//.exec(text);
-      if (m) resolve(m[1] as string);
+    const timer = setInterval(() => {
+      const m = /tracks at (http:\/\/[^\s/]+)\//.exec(readFileSync(logPath, 'utf8'));
+      if (m) {
+        clearInterval(timer);
+        resolve(m[1] as string);
+      }
+    }, 50);
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`musicbert serve exited (${code}): ${readFileSync(logPath, 'utf8').slice(-2000)}`));
     });
-    child.once('exit', (code) => reject(new Error(`musicbert serve exited (${code}): ${text}`)));
   });
-  child.stderr!.resume();
   return { url, child };
 }
 

@@ -15,8 +15,9 @@ duration) in the vector store at --db. --jobs N (default: the machine's cores) d
 log-mel on N worker threads while this thread runs the model; the vectors do not depend on N.
 Re-running resumes: ids already stored are skipped, and
 each batch is committed atomically, so an interrupted run loses at most one batch. Files that do
-not decode are listed and skipped. --ann builds the approximate (HNSW) index: "auto" once the
-store holds 20000 tracks or more. One writer per store: a second index run on the same --db
+not decode are listed and skipped. --ann builds the approximate index (a usearch HNSW graph saved
+beside the table as ann.usearch/ann.json, extended on later runs): "auto" once the store holds
+20000 tracks or more. One writer per store: a second index run on the same --db
 stops with an error while the first runs (a lock left by a killed run is taken over), and
 duplicate rows left by older versions are removed at the start of a run. A catalogue folder's
 tracks.csv/tracks.jsonl sidecar is read when present (or embedded tags when not):

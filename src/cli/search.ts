@@ -41,25 +41,28 @@ export function formatLabels(labels: readonly LabelScore[]): string {
   return labels.map((l) => `${l.label.padEnd(w)}  ${l.score.toFixed(3)}  ${'#'.repeat(Math.round(l.score * 30))}`).join('\n');
 }
 
-const SEARCH_USAGE = `usage: musicbert search --db PATH "text query" [--k 10] [--model DIR] [--exact] [--json]
+const SEARCH_USAGE = `usage: musicbert search --db PATH "text query" [--k 10] [--model DIR] [--genre G] [--tag T] [--group ID] [--exact] [--json]
 
 Tracks of an indexed catalogue (musicbert index) best matching a free-text description, ranked by
 cosine similarity in the joint space. --model defaults to the model the store was indexed with;
---exact skips the approximate index (a brute-force scan).`;
+--genre, --tag and --group (album / artist id) keep only matching tracks; --exact skips the
+approximate index (a brute-force scan).`;
 
 export const searchCommand: Command = {
   name: 'search',
   summary: 'text → music: find catalogue tracks matching a description',
   usage: SEARCH_USAGE,
   async run(argv) {
-    const a = parseOptions(argv, { db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), k: kOption(), exact: opt.flag(), json: opt.flag() }, SEARCH_USAGE, {});
+    const a = parseOptions(argv, { db: opt.string({ required: true, meta: 'PATH' }), model: opt.string(), k: kOption(), genre: opt.string(), tag: opt.string(), group: opt.string(), exact: opt.flag(), json: opt.flag() }, SEARCH_USAGE, {});
     const { db, k, model } = a.values;
     const query = a.positionals.join(' ').trim();
     if (!query) throw new UsageError(`give a text query\n\n${SEARCH_USAGE}`);
     const cat = await Catalogue.open(model ? { db, model } : { db });
     try {
       warnUnknown(cat.space.unknownWords(query));
-      const hits = await cat.searchText(query, k, { exact: a.values.exact });
+      const { genre, tag, group, exact } = a.values;
+      const hits = await cat.searchText(query, k, { exact, genre, tag, group });
+      if (cat.store.annProblem) process.stderr.write(`warning: ${cat.store.annProblem}\n`);
       out(a.values.json ? JSON.stringify({ query, k, hits }, null, 2) : formatHits(hits));
     } finally {
       cat.close();

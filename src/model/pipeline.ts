@@ -214,6 +214,22 @@ export class MusicBertPipeline {
   }
 
   /**
+   * What a text's vector depends on, as a string: the model (its fingerprint) and the token ids
+   * the text encodes to. Texts that differ only in what the tokenizer drops (case, spacing,
+   * punctuation, words past maxTextLen) share a key, and equal keys give bit-identical vectors
+   * (one text per pass at a fixed shape), so a cache keyed by it returns exactly what embedText
+   * would. Without a tokenizer the key is the text itself.
+   */
+  textKey(text: string): string {
+    const tok = this.model.tokenizer;
+    if (!tok) return `${this.fingerprint}\0${text}`;
+    const ids = tok.encode(text, this.model.config.maxTextLen);
+    let n = ids.length;
+    while (n > 0 && ids[n - 1] === tok.padId) n--;
+    return `${this.fingerprint}\0${ids.subarray(0, n).join(',')}`;
+  }
+
+  /**
    * Words of `texts` the model's vocabulary lacks (they all read as [UNK]), in first-seen order.
    * Labels made of unknown words cannot be told apart, so callers warn about them.
    */

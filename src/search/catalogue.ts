@@ -7,33 +7,76 @@ import { existsSync, statSync } from 'node:fs';
 import { IoError, UsageError } from '../util/errors.js';
 import { askTrack, type Answer, type AskOptions } from './ask.js';
 import { JointSpace, type AudioInput } from './jointSpace.js';
-import { VectorStore, type SearchHit, type TrackMeta } from './store.js';
+import { VectorStore, type SearchFilter, type SearchHit, type TrackMeta } from './store.js';
 import { zeroShotLabels, type LabelScore, type TextEmbedder, type ZeroShotOptions } from './zeroShot.js';
 
-/** Text vectors keyed by text, least recently used dropped first (prompts and queries repeat). */
+/**
+ * Text vectors, least recently used dropped first (prompts and queries repeat), at most `capacity`
+ * of them. Keyed by `keyOf(text)`: the model's textKey (fingerprint + token ids), so "Slow  piano!"
+ * and "slow piano" share an entry and a cached vector is bit-identical to a fresh one; by the text
+ * itself when no key function is given. Concurrent misses of one key share one model call.
+ */
 export class TextCache implements TextEmbedder {
   private readonly cache = new Map<string, Float32Array>();
-  constructor(private readonly space: TextEmbedder, private readonly capacity = 512) {}
+  private readonly pending = new Map<string, Promise<Float32Array>>();
+  /** Lookups answered from the cache, and texts sent to the model (for tests and /api/info). */
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly space: TextEmbedder,
+    readonly capacity = 512,
+    private readonly keyOf: (text: string) => string = (t) => t,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new UsageError(`TextCache: capacity must be a positive integer (got ${capacity})`);
+  }
 
   get alignTemperature(): number | undefined {
     return this.space.alignTemperature;
   }
 
+  /** Entries held now (never more than capacity). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
   async embedText(texts: string | readonly string[]): Promise<Float32Array[]> {
     const list = typeof texts === 'string' ? [texts] : [...texts];
-    const missing = [...new Set(list.filter((t) => !this.cache.has(t)))];
-    if (missing.length > 0) {
-      const vecs = await this.space.embedText(missing);
-      missing.forEach((t, i) => this.cache.set(t, vecs[i] as Float32Array));
-    }
-    const out = list.map((t) => {
-      const v = this.cache.get(t) as Float32Array;
-      this.cache.delete(t); // re-insert: Map order is the recency order
-      this.cache.set(t, v);
-      return v;
+    const keys = list.map((t) => this.keyOf(t));
+    // Texts neither cached nor already on their way to the model: one call for all of them.
+    const missing = new Map<string, string>();
+    keys.forEach((k, i) => {
+      if (this.cache.has(k)) this.hits++;
+      else if (!this.pending.has(k) && !missing.has(k)) missing.set(k, list[i] as string);
     });
+    if (missing.size > 0) {
+      this.misses += missing.size;
+      const call = this.space.embedText([...missing.values()]);
+      [...missing.keys()].forEach((k, i) => {
+        const p = call.then((vecs) => vecs[i] as Float32Array);
+        this.pending.set(k, p);
+        p.then((v) => this.put(k, v), () => undefined).finally(() => this.pending.delete(k));
+      });
+    }
+    return Promise.all(keys.map((k) => {
+      const v = this.cache.get(k);
+      if (v) {
+        this.cache.delete(k); // re-insert: Map order is the recency order
+        this.cache.set(k, v);
+        return v;
+      }
+      return this.pending.get(k) as Promise<Float32Array>;
+    }));
+  }
+
+  private put(key: string, v: Float32Array): void {
+    this.cache.delete(key);
+    this.cache.set(key, v);
     while (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
-    return out;
   }
 }
 
@@ -52,7 +95,7 @@ export interface ClipAnalysis {
 export class Catalogue {
   readonly text: TextCache;
   private constructor(readonly store: VectorStore, readonly space: JointSpace, private readonly ownsSpace: boolean) {
-    this.text = new TextCache(space);
+    this.text = new TextCache(space, 512, (t) => space.textKey(t));
   }
 
   /**
@@ -85,7 +128,7 @@ export class Catalogue {
   }
 
   /** Tracks best matching a free-text description. */
-  async searchText(query: string, k: number, opts: { exact?: boolean } = {}): Promise<SearchHit[]> {
+  async searchText(query: string, k: number, opts: SearchFilter & { exact?: boolean | undefined } = {}): Promise<SearchHit[]> {
     const q = query.trim();
     if (q.length === 0) throw new UsageError('the search query is empty');
     const [v] = await this.text.embedText(q);

@@ -1,6 +1,6 @@
 /** Using the joint space: embeddings, the vector store, search, zero-shot labels, questions, metrics. */
 export { JointSpace, type JointSpaceOptions } from './jointSpace.js';
-export { VectorStore, ANN_MIN_ROWS, DEFAULT_ANN, type AnnSettings, type SearchHit, type StoreInfo, type TrackEntry, type TrackMeta } from './store.js';
+export { VectorStore, ANN_MIN_ROWS, DEFAULT_ANN, VIEW_CHECK_MS, type AnnSettings, type SearchFilter, type SearchHit, type StoreInfo, type TrackEntry, type TrackMeta } from './store.js';
 export { Catalogue, TextCache, type ClipAnalysis, type SimilarResult } from './catalogue.js';
 export { indexCatalogue, listCatalogue, type CatalogueItem, type CatalogueListing, type IndexFailure, type IndexOptions, type IndexReport } from './indexer.js';
 export { zeroShotLabels, rankLabels, parseLabels, promptFor, DEFAULT_TEMPLATE, DEFAULT_TEMPERATURE, type LabelScore, type TextEmbedder, type ZeroShotOptions } from './zeroShot.js';

@@ -1,53 +1,37 @@
 /**
  * The catalogue's vector store: an embedded LanceDB table (one directory on disk, no server) of
- * joint-space vectors plus track metadata, and a small `musicbert-store.json` beside it saying
- * which model made the vectors and how the approximate index was built.
+ * joint-space vectors plus track metadata, a small `musicbert-store.json` beside it saying which
+ * model made the vectors and how the approximate index was built, and that index (`ann.usearch`,
+ * `ann.json`: a usearch HNSW graph, annIndex.ts).
  *
  * Why LanceDB: appends are atomic commits (a killed indexing run loses at most the batch being
- * written, and a resume sees exactly the committed rows), and it carries an HNSW index for
- * catalogues too large to scan. Small catalogues are searched exactly (flat scan); an index is
- * built only past `ANN_MIN_ROWS`, with settings measured in bench/search.ts to keep recall@10 ≥ 0.95
- * against the brute-force scan even on structureless random vectors (the hardest case).
+ * written, and a resume sees exactly the committed rows). Why search does not query it: a LanceDB
+ * query costs milliseconds and an await per request, and its HNSW measured p50 9.2 ms at 100k
+ * (issue 13). Search runs on an in-memory view of the rows (storeView.ts), loaded once and
+ * reloaded when the table's version moves (checked at most every VIEW_CHECK_MS): an exact JS scan
+ * for small catalogues, the usearch graph past `ANN_MIN_ROWS` (settings measured in
+ * bench/searchScale.ts against FAISS).
  */
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Field, FixedSizeList, Float32, Float64, List, Schema, Utf8 } from 'apache-arrow';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { asDiskFull, IoError, UsageError } from '../util/errors.js';
+import { AnnIndex, DEFAULT_ANN_CONFIG, type AnnConfig } from './annIndex.js';
+import { StoreView, type SearchFilter } from './storeView.js';
+import type { SearchHit, TrackEntry, TrackMeta } from './track.js';
 import { normalize } from './vectors.js';
 
-/** What the store keeps for one track. */
-export interface TrackMeta {
-  id: string;
-  /** Absolute path of the audio file (served by id only, never by path). */
-  path: string;
-  genre?: string | undefined;
-  tags: string[];
-  /** Seconds of audio. */
-  durationS: number;
-  albumId?: string | undefined;
-  split?: string | undefined;
-}
+export type { SearchHit, TrackEntry, TrackMeta } from './track.js';
+export type { SearchFilter } from './storeView.js';
 
-export interface TrackEntry extends TrackMeta {
-  /** [dim] joint-space vector (stored unit-length). */
-  vector: Float32Array;
-}
-
-export interface SearchHit extends TrackMeta {
-  /** Cosine similarity to the query, in [-1, 1]. */
-  score: number;
-}
-
-/** HNSW-over-IVF settings. Every partition is probed: partitions only shard the graph build. */
-export interface AnnSettings {
-  partitions: number;
-  /** Candidates kept while walking the graph (higher = better recall, slower). */
-  ef: number;
-  /** Re-rank refineFactor·k candidates with the full-precision vectors. */
-  refineFactor: number;
+/** The approximate index the store was last built with (usearch HNSW over `rows` rows). */
+export interface AnnSettings extends AnnConfig {
+  kind: 'usearch';
+  rows: number;
 }
 
 export interface StoreInfo {
@@ -63,8 +47,10 @@ export interface StoreInfo {
 
 /** Below this many rows an exact flat scan is fast enough (and has recall 1). */
 export const ANN_MIN_ROWS = 20000;
-/** Measured in bench/search.ts on 100k random unit vectors (see README for the figures). */
-export const DEFAULT_ANN = { rowsPerPartition: 25000, ef: 400, refineFactor: 4 } as const;
+/** The graph settings (bench/searchScale.ts measured them at 100k and 1M: see annIndex.ts). */
+export const DEFAULT_ANN: Readonly<AnnConfig> = DEFAULT_ANN_CONFIG;
+/** How often a search checks whether another process committed to the table (a cheap manifest read). */
+export const VIEW_CHECK_MS = 1000;
 
 const TABLE = 'tracks';
 const INFO = 'musicbert-store.json';
@@ -129,7 +115,24 @@ function metaOf(r: Row): TrackMeta {
   return m;
 }
 
+/** Names a list of row ids: an approximate index saved for other rows is not used for these. */
+export function rowsKey(ids: readonly string[], rows = ids.length): string {
+  const h = createHash('sha256');
+  for (let i = 0; i < rows; i++) h.update(ids[i] as string).update('\n');
+  return h.digest('hex');
+}
+
 export class VectorStore {
+  /** The in-memory view searches use (loading, or loaded), and when its version was last checked. */
+  private view: Promise<StoreView> | undefined;
+  private checkedAt = 0;
+  private checking: Promise<number> | undefined;
+  /** Why the saved approximate index is not used (exact scans instead), when it is not. */
+  annProblem: string | undefined;
+  /** Bumped whenever the rows searches see may have changed (for callers' result caches). */
+  generation = 0;
+  private viewCheckMs = VIEW_CHECK_MS;
+
   private constructor(
     readonly path: string,
     private readonly db: Connection,
@@ -156,11 +159,80 @@ export class VectorStore {
     return this.info.ann;
   }
 
+  /** Drop the in-memory view: the next search reloads the rows (after this process changed them). */
+  private invalidate(): void {
+    this.view = undefined;
+    this.generation++;
+  }
+
+  /**
+   * The view searches run on: loaded on first use, reloaded when the table's version moved (a
+   * commit by this process or, checked at most every VIEW_CHECK_MS, by another: an `index` run
+   * beside a running server).
+   */
+  private async currentView(): Promise<StoreView> {
+    const table = this.table;
+    const current = this.view;
+    if (current && table && Date.now() - this.checkedAt >= this.viewCheckMs) {
+      this.checkedAt = Date.now();
+      this.checking ??= table.checkoutLatest().then(() => table.version()).finally(() => (this.checking = undefined));
+      const [latest, view] = await Promise.all([this.checking, current]);
+      // (unless a commit of ours replaced the view meanwhile)
+      if (latest !== view.version && this.view === current) this.invalidate();
+    }
+    if (!this.view) {
+      this.checkedAt = Date.now();
+      const loading = this.loadView();
+      this.view = loading;
+      // A failed load is not kept: the next search tries again.
+      loading.catch(() => {
+        if (this.view === loading) this.view = undefined;
+      });
+    }
+    return this.view;
+  }
+
+  private async loadView(): Promise<StoreView> {
+    if (!this.table) return new StoreView(this.dim, [], new Float32Array(0), undefined, 0);
+    const version = await this.table.version();
+    const tbl = await this.table.query().select([...META_COLUMNS, 'vector']).toArrow();
+    const metas: TrackMeta[] = [];
+    const data = new Float32Array(tbl.numRows * this.dim);
+    let row = 0;
+    for (const batch of tbl.batches) {
+      const col = (name: string) => {
+        const c = batch.getChild(name);
+        if (!c) throw new IoError(`the vector table lacks the ${name} column`, this.path);
+        return c;
+      };
+      const [id, path, genre, tags, duration, album, split, vector] = [...META_COLUMNS, 'vector'].map(col) as ReturnType<typeof col>[];
+      for (let i = 0; i < batch.numRows; i++, row++) {
+        metas.push(metaOf({ id: id!.get(i), path: path!.get(i), genre: genre!.get(i), tags: tags!.get(i), duration: duration!.get(i), album: album!.get(i), split: split!.get(i) } as Row));
+        const v = vector!.get(i) as { toArray(): Float32Array } | null;
+        if (!v) throw new IoError(`row ${row} has no vector`, this.path);
+        data.set(v.toArray(), row * this.dim);
+      }
+    }
+    let ann: AnnIndex | undefined;
+    this.annProblem = undefined;
+    if (this.info.ann && AnnIndex.exists(this.path)) {
+      const ids = metas.map((m) => m.id);
+      try {
+        ann = await AnnIndex.load(this.path, data, this.dim, (rows) => rowsKey(ids, rows));
+      } catch (err) {
+        // Searches stay correct (exact scans); `index` rebuilds the graph.
+        if (!(err instanceof IoError)) throw err;
+        this.annProblem = err.message;
+      }
+    }
+    return new StoreView(this.dim, metas, data, ann, version);
+  }
+
   /**
    * Open the store at `path`. With `create`, a missing store is created for vectors of width `dim`
    * made by `model`; an existing one must match both (mixing models makes scores meaningless).
    */
-  static async open(path: string, opts: { create?: { dim: number; model?: string; modelDir?: string } } = {}): Promise<VectorStore> {
+  static async open(path: string, opts: { create?: { dim: number; model?: string; modelDir?: string }; viewCheckMs?: number } = {}): Promise<VectorStore> {
     const dir = resolve(path);
     const infoPath = join(dir, INFO);
     let info: StoreInfo;
@@ -194,7 +266,9 @@ export class VectorStore {
         if (existsSync(join(dir, `${TABLE}.lance`, '_versions'))) throw new IoError('the vector table is unreadable (corrupt store?)', dir, { cause: err });
       }
     }
-    return new VectorStore(dir, db, table, info);
+    const store = new VectorStore(dir, db, table, info);
+    if (opts.viewCheckMs !== undefined) store.viewCheckMs = opts.viewCheckMs;
+    return store;
   }
 
   async count(): Promise<number> {
@@ -240,6 +314,8 @@ export class VectorStore {
     } catch (err) {
       // A commit is atomic: on a full disk the rows stored before are intact.
       throw asDiskFull(err, this.path) ?? err;
+    } finally {
+      this.invalidate();
     }
   }
 
@@ -272,6 +348,7 @@ export class VectorStore {
       const keep = new Map<string, TrackEntry>();
       for (const r of rows) if (!keep.has(String(r.id))) keep.set(String(r.id), { ...metaOf(r), vector: Float32Array.from(r.vector) });
       await this.table.delete(where);
+      this.invalidate();
       await this.add([...keep.values()]);
       removed += rows.length - keep.size;
     }
@@ -281,15 +358,13 @@ export class VectorStore {
   /** One track's metadata, or undefined when the id is not in the store. */
   async get(id: string): Promise<TrackMeta | undefined> {
     if (!this.table) return undefined;
-    const rows = (await this.table.query().where(`id = ${sqlString(id)}`).select(META_COLUMNS).limit(1).toArray()) as Row[];
-    return rows[0] ? metaOf(rows[0]) : undefined;
+    return (await this.currentView()).meta(id);
   }
 
   /** One track's stored vector, or undefined. */
   async vector(id: string): Promise<Float32Array | undefined> {
     if (!this.table) return undefined;
-    const rows = await this.table.query().where(`id = ${sqlString(id)}`).select(['vector']).limit(1).toArray();
-    return rows[0] ? Float32Array.from(rows[0].vector as Iterable<number>) : undefined;
+    return (await this.currentView()).vector(id);
   }
 
   /** Every id and vector as one [N, dim] matrix (for the exact-scan baseline and evaluation). */
@@ -314,39 +389,66 @@ export class VectorStore {
   }
 
   /**
-   * The k nearest tracks to `query` by cosine similarity, best first. Uses the approximate index
-   * when one exists, unless `exact`. `exclude` drops ids (e.g. the query track itself).
+   * The k nearest tracks to `query` by cosine similarity, best first, within the filters (genre,
+   * tag, group; `exclude` drops ids such as the query track). Walks the approximate index when
+   * one is built, unless `exact`; otherwise scans every allowed row.
    */
-  async search(query: Float32Array, k: number, opts: { exact?: boolean; exclude?: ReadonlySet<string> } = {}): Promise<SearchHit[]> {
+  async search(query: Float32Array, k: number, opts: SearchFilter & { exact?: boolean } = {}): Promise<SearchHit[]> {
     if (query.length !== this.dim) throw new UsageError(`query vector has ${query.length} values, the store holds ${this.dim}-d vectors (another model?)`);
     if (!Number.isInteger(k) || k < 1) throw new UsageError(`k must be a positive integer (got ${k})`);
+    if (!query.every(Number.isFinite)) throw new UsageError('the query vector contains NaN or Infinity');
     if (!this.table) return [];
-    const extra = opts.exclude?.size ?? 0;
-    let q = this.table.vectorSearch(Array.from(normalize(query))).distanceType('cosine').select(META_COLUMNS).limit(k + extra);
-    const ann = this.info.ann;
-    if (opts.exact || !ann) q = q.bypassVectorIndex();
-    else q = q.nprobes(ann.partitions).ef(ann.ef).refineFactor(ann.refineFactor);
-    const rows = (await q.toArray()) as Row[];
-    return rows
-      .filter((r) => !opts.exclude?.has(String(r.id)))
-      .slice(0, k)
-      .map((r) => ({ ...metaOf(r), score: 1 - Number(r._distance) }));
+    return (await this.currentView()).search(normalize(query), k, opts);
   }
 
   /**
-   * Build (or rebuild) the HNSW index when the table has at least `minRows` rows; returns whether
-   * one was built. Compacts the table first: each indexing batch is its own small fragment.
+   * Check for commits by other processes (at most every VIEW_CHECK_MS) and return the generation:
+   * while it stays the same, searches see the same rows (a result cache keys on it).
    */
-  async buildIndex(opts: { minRows?: number; ef?: number; refineFactor?: number; partitions?: number } = {}): Promise<boolean> {
+  async sync(): Promise<number> {
+    if (this.table) await this.currentView();
+    return this.generation;
+  }
+
+  /** Rows searches see now (from the in-memory view: no LanceDB call, unlike count()). */
+  async searchableRows(): Promise<number> {
+    return this.table ? (await this.currentView()).rows : 0;
+  }
+
+  /** Whether searches walk an approximate index now (false: exact scans; see annProblem). */
+  async usesApproximateIndex(): Promise<boolean> {
+    return (await this.currentView()).ann !== undefined;
+  }
+
+  /**
+   * Build (or extend) the approximate index when the table has at least `minRows` rows; returns
+   * whether one was built. Compacts the table first (each indexing batch is its own small
+   * fragment). A saved graph over the first rows of the table (an earlier run's) is extended with
+   * the rows added since; any other is rebuilt. Saved atomically beside the table, then recorded
+   * in musicbert-store.json.
+   */
+  async buildIndex(opts: { minRows?: number; config?: AnnConfig; threads?: number } = {}): Promise<boolean> {
     if (!this.table) return false;
     const n = await this.table.countRows();
     if (n < (opts.minRows ?? ANN_MIN_ROWS)) return false;
-    const { Index } = await lancedb();
     await this.table.optimize();
-    const partitions = opts.partitions ?? Math.max(1, Math.round(n / DEFAULT_ANN.rowsPerPartition));
-    await this.table.createIndex('vector', { config: Index.hnswSq({ distanceType: 'cosine', numPartitions: partitions }), replace: true });
-    this.info = { ...this.info, ann: { partitions, ef: opts.ef ?? DEFAULT_ANN.ef, refineFactor: opts.refineFactor ?? DEFAULT_ANN.refineFactor } };
+    this.invalidate();
+    const { ids, data } = await this.matrix();
+    const config = opts.config ?? DEFAULT_ANN_CONFIG;
+    let index: AnnIndex | undefined;
+    const saved = await AnnIndex.readMeta(this.path).catch(() => undefined);
+    if (saved && saved.rows <= ids.length && sameConfig(saved.config, config)) {
+      index = await AnnIndex.load(this.path, data, this.dim, (rows) => rowsKey(ids, rows)).catch(() => undefined);
+    }
+    index ??= AnnIndex.build(data, this.dim, config, opts.threads ?? 0);
+    try {
+      await index.save(this.path, rowsKey(ids));
+    } catch (err) {
+      throw asDiskFull(err, this.path) ?? err;
+    }
+    this.info = { ...this.info, ann: { kind: 'usearch', ...config, rows: ids.length } };
     await writeJsonAtomic(join(this.path, INFO), this.info);
+    this.invalidate();
     return true;
   }
 
@@ -356,6 +458,7 @@ export class VectorStore {
   }
 
   close(): void {
+    this.view = undefined;
     this.table?.close();
     this.db.close();
   }
@@ -377,6 +480,11 @@ async function readInfo(path: string): Promise<StoreInfo> {
     dim: o.dim as number,
     model: typeof o.model === 'string' ? o.model : undefined,
     modelDir: typeof o.modelDir === 'string' ? o.modelDir : undefined,
-    ann: o.ann,
+    // Stores indexed before the usearch graph recorded LanceDB's IVF-HNSW settings: no graph yet.
+    ann: (o.ann as { kind?: string } | undefined)?.kind === 'usearch' ? o.ann : undefined,
   };
+}
+
+function sameConfig(a: AnnConfig, b: AnnConfig): boolean {
+  return a.connectivity === b.connectivity && a.expansionAdd === b.expansionAdd && a.expansionSearch === b.expansionSearch;
 }

@@ -3,6 +3,7 @@
  * answers one job at a time. Errors go back as plain data naming their class, so the server can
  * map them to statuses exactly as in-process errors; an upload's temp path is replaced by "upload".
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JointSpace } from '../search/jointSpace.js';
 import { MusicBertError } from '../util/errors.js';
@@ -11,7 +12,17 @@ import type { WorkerJob, WorkerReply, WorkerError } from './workerProtocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker.ts must run as a worker thread');
-const { modelDir } = workerData as { modelDir: string };
+const { modelDir, nice } = workerData as { modelDir: string; nice: number };
+// Model work yields the CPU to the thread that answers requests: on Linux a nice value belongs to
+// the calling thread (setpriority's documented NPTL behaviour), so this lowers this worker only.
+// Elsewhere it may apply to the whole process, so it is only done on Linux.
+if (nice > 0 && process.platform === 'linux') {
+  try {
+    setPriority(nice);
+  } catch {
+    // not permitted here: run at the default priority
+  }
+}
 
 function errorOf(err: unknown, hide?: string): WorkerError {
   const scrub = (s: string): string => (hide ? s.split(hide).join('upload') : s);

@@ -16,8 +16,13 @@
  * (decoding uploads, model passes) runs on worker threads behind the ServeModel interface
  * (model.ts, workerPool.ts), so the event loop that answers requests never waits on it; an upload
  * is streamed to a temp file and decoded block by block under a duration limit, and a request
- * over its time limit stops its work and gets a 503. Text vectors are cached (LRU) and concurrent
- * texts share one model pass.
+ * over its time limit stops its work and gets a 503.
+ *
+ * Search throughput (issue 14): text vectors are cached (LRU, keyed by model + token ids, so a
+ * cached vector is bit-identical to a fresh one), concurrent new texts go to the workers together
+ * (one message, still one text per model pass), the store searches an in-memory view (no LanceDB
+ * query per request), and a search's hits are cached per store generation (any commit, here or by
+ * another process, starts a new one).
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -31,6 +36,7 @@ import { askTrack } from '../search/ask.js';
 import { TextCache, type Catalogue } from '../search/catalogue.js';
 import type { SearchHit } from '../search/store.js';
 import { parseLabels, zeroShotLabels } from '../search/zeroShot.js';
+import { Lru } from '../util/lru.js';
 import { formatBytes, HttpError, intParam, publicMessage, saveBody, sendHtml, sendJson, statusOf, textParam } from './http.js';
 import { InProcessModel, type FileEmbedding, type ServeModel } from './model.js';
 import { pageHtml } from './page.js';
@@ -58,7 +64,9 @@ export const DEFAULT_LIMITS: Readonly<ServeLimits> = { maxUploadBytes: 20 << 20,
 /** Characters of a comma-separated list parameter (labels, choices). */
 const MAX_LIST_CHARS = 4000;
 /** Text vectors kept in the server's cache (queries and label prompts repeat). */
-const TEXT_CACHE_ENTRIES = 4096;
+export const TEXT_CACHE_ENTRIES = 4096;
+/** Search results kept (query key, k, filters → hits), for the current store generation. */
+export const RESULT_CACHE_ENTRIES = 1024;
 
 export interface ServeOptions {
   catalogue: Catalogue;
@@ -131,7 +139,15 @@ export function createMusicServer(opts: ServeOptions): Server {
   const limits: ServeLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const cat = opts.catalogue;
   const model: ServeModel = opts.model ?? new InProcessModel(cat.space);
-  const text = new TextCache({ embedText: (t) => model.embedText(typeof t === 'string' ? [t] : t) }, TEXT_CACHE_ENTRIES);
+  const text = new TextCache({ embedText: (t) => model.embedText(typeof t === 'string' ? [t] : t) }, TEXT_CACHE_ENTRIES, (t) => cat.space.textKey(t));
+  const results = new Lru<string, Record<string, unknown>[]>(RESULT_CACHE_ENTRIES);
+  /** An optional exact-match filter parameter. */
+  const filterParam = (p: URLSearchParams, name: string): string | undefined => {
+    const v = p.get(name);
+    if (v === null || v === '') return undefined;
+    if (v.length > 200) throw new HttpError(400, `query parameter "${name}" is longer than 200 characters`);
+    return v;
+  };
   // The model's own genres (labels.json); the generator's ten only for models saved before it.
   const saved = cat.space.vocabulary?.genres ?? [];
   const defaultLabels = opts.labels && opts.labels.length > 0 ? [...opts.labels] : saved.length > 1 ? [...saved] : [...GTZAN_GENRES];
@@ -171,13 +187,22 @@ export function createMusicServer(opts: ServeOptions): Server {
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /api/info':
-        return sendJson(res, 200, { tracks: await cat.store.count(), dim: cat.store.dim, approximateIndex: cat.store.ann !== undefined, maxUploadBytes: limits.maxUploadBytes, maxDurationS: limits.maxDurationS, labels: defaultLabels });
+        // From the in-memory view: a LanceDB count per request costs milliseconds under load.
+        return sendJson(res, 200, { tracks: await cat.store.searchableRows(), dim: cat.store.dim, approximateIndex: await cat.store.usesApproximateIndex(), maxUploadBytes: limits.maxUploadBytes, maxDurationS: limits.maxDurationS, labels: defaultLabels });
       case 'GET /api/search': {
         const q = textParam(p, 'q');
         const k = intParam(p, 'k', 10, 1, limits.maxK);
-        const [v] = await text.embedText(q);
-        const hits = await cat.store.search(v as Float32Array, k);
-        return sendJson(res, 200, { query: q, k, hits: hits.map(publicHit), unknownWords: cat.space.unknownWords(q) });
+        const filter = { genre: filterParam(p, 'genre'), tag: filterParam(p, 'tag'), group: filterParam(p, 'group') };
+        const generation = await cat.store.sync();
+        const key = JSON.stringify([generation, cat.space.textKey(q), k, filter.genre, filter.tag, filter.group]);
+        let hits = results.get(key);
+        if (!hits) {
+          const [v] = await text.embedText(q);
+          hits = (await cat.store.search(v as Float32Array, k, filter)).map(publicHit);
+          // Only if the rows did not change while this request waited on the model.
+          if (cat.store.generation === generation) results.set(key, hits);
+        }
+        return sendJson(res, 200, { query: q, k, hits, unknownWords: cat.space.unknownWords(q) });
       }
       case 'GET /api/similar': {
         const id = textParam(p, 'id', 4000);

@@ -7,6 +7,7 @@
  *   whatever it is merged with).
  * - Uploads run on at most `workers - 1` workers at once (one, with a single worker), so a slow
  *   upload never holds every worker while searches wait.
+ * - Workers run at a lower priority (WORKER_NICE) than the thread answering requests.
  * - A job whose signal aborts (the request's time limit) is dropped from the queue, or, when it
  *   is running, its worker is terminated and replaced: the work really stops.
  */
@@ -58,11 +59,17 @@ export function reviveError(e: WorkerError): Error {
   return new Error(`model worker: ${e.message}`);
 }
 
+/**
+ * Nice value of the model workers (Linux): a decoding upload or a burst of model passes then
+ * never delays the event loop's answers (GET /api/info while an upload decodes; cached searches).
+ */
+export const WORKER_NICE = 5;
+
 /** The worker's entry: the compiled .js next to this file, or the .ts source under tsx (tests). */
 function spawn(modelDir: string): Worker {
   const url = new URL(`./modelWorker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   // One BLAS thread per worker: the workers themselves use the cores.
-  const opts = { workerData: { modelDir }, env: { ...process.env, MUSICBERT_THREADS: '1' } };
+  const opts = { workerData: { modelDir, nice: WORKER_NICE }, env: { ...process.env, MUSICBERT_THREADS: '1' } };
   if (!url.href.endsWith('.ts')) return new Worker(url, opts);
   // Workers do not inherit tsx's loader: register it first, then import the TypeScript entry.
   const tsx = import.meta.resolve('tsx/esm/api');
