@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { IoError, UsageError } from '../util/errors.js';
+import { Lru } from '../util/lru.js';
 import { askTrack, type Answer, type AskOptions } from './ask.js';
 import { JointSpace, type AudioInput } from './jointSpace.js';
 import { VectorStore, type SearchFilter, type SearchHit, type TrackMeta } from './store.js';
@@ -17,7 +18,7 @@ import { zeroShotLabels, type LabelScore, type TextEmbedder, type ZeroShotOption
  * itself when no key function is given. Concurrent misses of one key share one model call.
  */
 export class TextCache implements TextEmbedder {
-  private readonly cache = new Map<string, Float32Array>();
+  private readonly cache: Lru<string, Float32Array>;
   private readonly pending = new Map<string, Promise<Float32Array>>();
   /** Lookups answered from the cache, and texts sent to the model (for tests and /api/info). */
   hits = 0;
@@ -29,6 +30,7 @@ export class TextCache implements TextEmbedder {
     private readonly keyOf: (text: string) => string = (t) => t,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new UsageError(`TextCache: capacity must be a positive integer (got ${capacity})`);
+    this.cache = new Lru(capacity);
   }
 
   get alignTemperature(): number | undefined {
@@ -48,10 +50,14 @@ export class TextCache implements TextEmbedder {
     const list = typeof texts === 'string' ? [texts] : [...texts];
     const keys = list.map((t) => this.keyOf(t));
     // Texts neither cached nor already on their way to the model: one call for all of them.
+    const found = new Map<string, Float32Array>();
     const missing = new Map<string, string>();
     keys.forEach((k, i) => {
-      if (this.cache.has(k)) this.hits++;
-      else if (!this.pending.has(k) && !missing.has(k)) missing.set(k, list[i] as string);
+      const v = found.get(k) ?? this.cache.get(k); // get marks it recently used
+      if (v) {
+        found.set(k, v);
+        this.hits++;
+      } else if (!this.pending.has(k) && !missing.has(k)) missing.set(k, list[i] as string);
     });
     if (missing.size > 0) {
       this.misses += missing.size;
@@ -59,24 +65,10 @@ export class TextCache implements TextEmbedder {
       [...missing.keys()].forEach((k, i) => {
         const p = call.then((vecs) => vecs[i] as Float32Array);
         this.pending.set(k, p);
-        p.then((v) => this.put(k, v), () => undefined).finally(() => this.pending.delete(k));
+        p.then((v) => this.cache.set(k, v), () => undefined).finally(() => this.pending.delete(k));
       });
     }
-    return Promise.all(keys.map((k) => {
-      const v = this.cache.get(k);
-      if (v) {
-        this.cache.delete(k); // re-insert: Map order is the recency order
-        this.cache.set(k, v);
-        return v;
-      }
-      return this.pending.get(k) as Promise<Float32Array>;
-    }));
-  }
-
-  private put(key: string, v: Float32Array): void {
-    this.cache.delete(key);
-    this.cache.set(key, v);
-    while (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
+    return Promise.all(keys.map((k) => found.get(k) ?? (this.pending.get(k) as Promise<Float32Array>)));
   }
 }
 
