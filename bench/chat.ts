@@ -29,7 +29,7 @@ import { loadCorpus, readManifest } from '../src/data/datasets/index.js';
 import type { SynthManifest } from '../src/data/synth/index.js';
 import { perceivedBpm } from '../src/data/synth/labels.js';
 import { logMelFromFile } from '../src/audio/index.js';
-import { estimateTempo } from '../src/eval/representations/tempo.js';
+import { estimateTempo } from '../src/audio/tempo.js';
 import { TextCache } from '../src/search/catalogue.js';
 import { catalogueView, type CatalogueView } from '../src/search/catalogueView.js';
 import { Conversation, type ConversationModel, type ResultTrack } from '../src/search/conversation.js';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FrontEndPool } from '../src/audio/frontEndPool.js';
 import { logMelFromFile } from '../src/audio/stream.js';
+import { estimateTempo } from '../src/audio/tempo.js';
 import { loadCorpus, type Corpus } from '../src/data/datasets/index.js';
 import { indexCatalogue, listCatalogue } from '../src/search/indexer.js';
 import { JointSpace } from '../src/search/jointSpace.js';
@@ -83,6 +84,13 @@ describe('index on worker threads', () => {
     const [a, b] = [await vectorsById(db), await vectorsById(one)];
     assert.equal(a.size, b.size, 'same count');
     for (const [id, v] of b) assert.ok(a.has(id) && bytesOf(a.get(id)!).equals(bytesOf(v)), `${id}: same vector with 3 jobs as with 1`);
+    // Each track's tempo is measured from its log-mel and stored with it (conversations rank "slower" by it).
+    const stored = await VectorStore.open(db);
+    for (const t of corpus.tracks) {
+      const bpm = (await stored.get(t.id))?.bpm;
+      const want = estimateTempo(await logMelFromFile(t.audioPath));
+      assert.ok(bpm !== undefined && bpm === want, `${t.id}: stored BPM ${bpm} is the log-mel's measured ${want}`);
+    }
   });
 
   test('index --input LIST: comments, relative paths, a repeat listed once, a missing file reported', async () => {

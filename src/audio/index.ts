@@ -7,5 +7,6 @@ export { loadAudio } from './load.js';
 export { logMel, LogMelStream, type LogMel } from './logmel.js';
 export { toPatches, PATCH_SIZE, type PatchSet } from './patches.js';
 export { mfcc, mfccStats } from './mfcc.js';
+export { estimateTempo, tempoClass } from './tempo.js';
 export { logMelFromFile, patchesFromFile, type StreamOptions } from './stream.js';
 export { encodeWav, type WavFormat } from './wavWrite.js';

@@ -31,6 +31,7 @@ import { ready, tf } from '../tensor/backend.js';
 import { HOP, PATCH_FRAMES, SAMPLE_RATE, WINDOW } from '../audio/constants.js';
 import { loadAudio } from '../audio/load.js';
 import { logMel, type LogMel } from '../audio/logmel.js';
+import { estimateTempo } from '../audio/tempo.js';
 import { resample } from '../audio/resample.js';
 import { logMelFromFile } from '../audio/stream.js';
 import { toPatches } from '../audio/patches.js';
@@ -56,6 +57,8 @@ export interface PatchVectors {
   count: number;
   /** Seconds of audio (from the decoded length; ±10 ms for streamed files and log-mel input). */
   durationS: number;
+  /** Tempo measured from the log-mel (audio/tempo.ts), BPM; absent when the audio is too short to hold two beats. */
+  bpm?: number;
 }
 
 /** A track ready for the Transformer: its segment vectors [count ≤ maxMusicLen, musicDim] and the 0.96 s patches the encoder saw. */
@@ -266,7 +269,8 @@ export class MusicBertPipeline {
     const { mel, durationS, source } = await toLogMel(input, sampleRate);
     const { data, count } = toPatches(mel.data, mel.frames);
     if (count === 0) throw tooShort(durationS, source);
-    return { data: await this.encoder.embedPatches(data, count, this.batch.patchBatch), count, durationS };
+    const bpm = estimateTempo(mel); // a few ms beside the encoder, and the store keeps it for "slower"/"faster"
+    return { data: await this.encoder.embedPatches(data, count, this.batch.patchBatch), count, durationS, ...(bpm !== undefined ? { bpm } : {}) };
   }
 
   /**
@@ -278,7 +282,7 @@ export class MusicBertPipeline {
     const maxSegments = this.model.config.maxMusicLen;
     const v = await this.encodeAudio(input, sampleRate);
     const seg = toSegments(v.data, v.count, maxSegments); // [S, musicDim]
-    return { data: seg.data, count: seg.count, durationS: v.durationS, patches: v.count };
+    return { data: seg.data, count: seg.count, durationS: v.durationS, patches: v.count, ...(v.bpm !== undefined ? { bpm: v.bpm } : {}) };
   }
 
   /**

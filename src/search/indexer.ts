@@ -155,7 +155,7 @@ export async function embedBatch(
   }
   if (good.length === 0) return { entries: [], failed };
   const vectors = await space.embedSegments(good.map((g) => g.enc));
-  return { entries: good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, vector: vectors[i] as Float32Array })), failed };
+  return { entries: good.map(({ item, enc }, i) => ({ ...item, durationS: enc.durationS, ...(enc.bpm !== undefined ? { bpm: enc.bpm } : {}), vector: vectors[i] as Float32Array })), failed };
 }
 
 /**

@@ -76,6 +76,7 @@ function schema(dim: number): Schema {
     new Field('duration', new Float64(), false),
     new Field('album', new Utf8(), true),
     new Field('split', new Utf8(), true),
+    new Field('bpm', new Float64(), true),
   ]);
 }
 
@@ -85,6 +86,8 @@ function sqlString(s: string): string {
 }
 
 const META_COLUMNS = ['id', 'path', 'genre', 'tags', 'duration', 'album', 'split'];
+/** A column stores indexed before it existed lack: read when present, added on their next write. */
+const TEMPO_COLUMN = 'bpm';
 
 interface Row {
   id: string;
@@ -94,6 +97,7 @@ interface Row {
   duration: number;
   album: string | null;
   split: string | null;
+  bpm?: number | null;
   _distance?: number;
 }
 
@@ -112,6 +116,7 @@ function metaOf(r: Row): TrackMeta {
   if (r.genre !== null && r.genre !== undefined) m.genre = String(r.genre);
   if (r.album !== null && r.album !== undefined) m.albumId = String(r.album);
   if (r.split !== null && r.split !== undefined) m.split = String(r.split);
+  if (r.bpm !== null && r.bpm !== undefined) m.bpm = Number(r.bpm);
   return m;
 }
 
@@ -195,7 +200,8 @@ export class VectorStore {
   private async loadView(): Promise<StoreView> {
     if (!this.table) return new StoreView(this.dim, [], new Float32Array(0), undefined, 0);
     const version = await this.table.version();
-    const tbl = await this.table.query().select([...META_COLUMNS, 'vector']).toArrow();
+    const withTempo = await this.hasTempoColumn();
+    const tbl = await this.table.query().select([...META_COLUMNS, ...(withTempo ? [TEMPO_COLUMN] : []), 'vector']).toArrow();
     const metas: TrackMeta[] = [];
     const data = new Float32Array(tbl.numRows * this.dim);
     let row = 0;
@@ -206,8 +212,9 @@ export class VectorStore {
         return c;
       };
       const [id, path, genre, tags, duration, album, split, vector] = [...META_COLUMNS, 'vector'].map(col) as ReturnType<typeof col>[];
+      const bpm = withTempo ? col(TEMPO_COLUMN) : undefined;
       for (let i = 0; i < batch.numRows; i++, row++) {
-        metas.push(metaOf({ id: id!.get(i), path: path!.get(i), genre: genre!.get(i), tags: tags!.get(i), duration: duration!.get(i), album: album!.get(i), split: split!.get(i) } as Row));
+        metas.push(metaOf({ id: id!.get(i), path: path!.get(i), genre: genre!.get(i), tags: tags!.get(i), duration: duration!.get(i), album: album!.get(i), split: split!.get(i), bpm: bpm?.get(i) } as Row));
         const v = vector!.get(i) as { toArray(): Float32Array } | null;
         if (!v) throw new IoError(`row ${row} has no vector`, this.path);
         data.set(v.toArray(), row * this.dim);
@@ -271,6 +278,10 @@ export class VectorStore {
     return store;
   }
 
+  private async hasTempoColumn(): Promise<boolean> {
+    return this.table ? (await this.table.schema()).fields.some((f) => f.name === TEMPO_COLUMN) : false;
+  }
+
   async count(): Promise<number> {
     return this.table ? this.table.countRows() : 0;
   }
@@ -302,6 +313,7 @@ export class VectorStore {
         duration: e.durationS,
         album: e.albumId ?? null,
         split: e.split ?? null,
+        bpm: e.bpm !== undefined && Number.isFinite(e.bpm) && e.bpm > 0 ? e.bpm : null,
       };
     });
     try {
@@ -309,6 +321,8 @@ export class VectorStore {
         // 'overwrite' only ever replaces the leftovers of an uncommitted first write (see open()).
         this.table = await this.db.createTable(TABLE, rows, { schema: schema(this.dim), mode: 'overwrite' });
       } else {
+        // A store indexed before tempo was kept gains the column (unknown for its old rows) first.
+        if (!(await this.hasTempoColumn())) await this.table.addColumns([{ name: TEMPO_COLUMN, valueSql: 'CAST(NULL AS DOUBLE)' }]);
         await this.table.add(rows);
       }
     } catch (err) {
@@ -344,7 +358,7 @@ export class VectorStore {
     for (let i = 0; i < dups.length; i += 256) {
       const part = dups.slice(i, i + 256);
       const where = `id IN (${part.map(sqlString).join(', ')})`;
-      const rows = (await this.table.query().where(where).select([...META_COLUMNS, 'vector']).toArray()) as (Row & { vector: Iterable<number> })[];
+      const rows = (await this.table.query().where(where).select([...META_COLUMNS, ...((await this.hasTempoColumn()) ? [TEMPO_COLUMN] : []), 'vector']).toArray()) as (Row & { vector: Iterable<number> })[];
       const keep = new Map<string, TrackEntry>();
       for (const r of rows) if (!keep.has(String(r.id))) keep.set(String(r.id), { ...metaOf(r), vector: Float32Array.from(r.vector) });
       await this.table.delete(where);

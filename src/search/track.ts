@@ -9,6 +9,8 @@ export interface TrackMeta {
   durationS: number;
   albumId?: string | undefined;
   split?: string | undefined;
+  /** Tempo measured from the audio when it was indexed (BPM); absent in stores indexed before it was kept. */
+  bpm?: number | undefined;
 }
 
 export interface TrackEntry extends TrackMeta {

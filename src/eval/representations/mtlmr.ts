@@ -8,7 +8,7 @@
 import type { FeatureMatrix } from '../types.js';
 import { choiConfig, type HeadSpec } from './convnet.js';
 import { convSettings, embedTracks, requireTags, tagVocabulary, trainConvRep, type TrackTargets } from './convRep.js';
-import { estimateTempo, tempoClass } from './tempo.js';
+import { estimateTempo, tempoClass } from '../../audio/tempo.js';
 import type { RepContext, Representation } from './types.js';
 
 const HIDDEN = 128;

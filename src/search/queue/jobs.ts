@@ -20,6 +20,8 @@ export interface EmbedResult {
   tracks: {
     id: string;
     durationS: number;
+    /** Measured tempo (BPM), when the audio holds one. */
+    bpm?: number;
     /** [dim] float32, little-endian, base64. */
     vector: string;
   }[];

@@ -51,7 +51,7 @@ export function startWorker(opts: WorkerOptions): EmbedWorker {
     opts.onJob?.('start', job);
     if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
     const { entries, failed } = await embedBatch(space, data.items);
-    return { tracks: entries.map((e) => ({ id: e.id, durationS: e.durationS, vector: encodeVector(e.vector) })), failed };
+    return { tracks: entries.map((e) => ({ id: e.id, durationS: e.durationS, ...(e.bpm !== undefined ? { bpm: e.bpm } : {}), vector: encodeVector(e.vector) })), failed };
   };
   const worker = new Worker<EmbedJob, EmbedResult>(opts.queue, process, {
     connection: opts.redis,

@@ -117,7 +117,7 @@ export async function indexViaQueue(opts: QueueIndexOptions): Promise<IndexRepor
           // Stored already (a batch that ran twice, a writer restart) or no longer in the input: skip.
           if (!item || have.has(t.id) || seen.has(t.id)) continue;
           seen.add(t.id);
-          entries.push({ ...item, durationS: t.durationS, vector: decodeVector(t.vector) });
+          entries.push({ ...item, durationS: t.durationS, ...(t.bpm !== undefined ? { bpm: t.bpm } : {}), vector: decodeVector(t.vector) });
         }
         for (const f of j.returnvalue?.failed ?? []) fail(f);
       }

@@ -1,11 +1,12 @@
 /**
- * A rough tempo estimate from the log-mel, used as a genre-free auxiliary target for the
- * multi-task convnet: onset strength (half-wave rectified band-wise flux) → autocorrelation over
+ * A rough tempo estimate from the log-mel: the tempo the store keeps per track (so a
+ * conversation's "slower"/"faster" rank by measured BPM) and a genre-free auxiliary target of the
+ * multi-task convnet. Onset strength (half-wave rectified band-wise flux) → autocorrelation over
  * lags of 50–200 BPM, weighted towards ~120 BPM (a log-normal prior, as common tempo trackers do,
  * to damp octave errors) → the best lag.
  */
-import { HOP, MEL_BANDS, SAMPLE_RATE } from '../../audio/index.js';
-import type { LogMel } from './frontend.js';
+import { HOP, MEL_BANDS, SAMPLE_RATE } from './constants.js';
+import type { LogMel } from './logmel.js';
 
 const FPS = SAMPLE_RATE / HOP; // 100 frames per second
 
