@@ -14,7 +14,7 @@ import { Catalogue } from '../src/search/catalogue.js';
 import { indexCatalogue, listCatalogue } from '../src/search/indexer.js';
 import { exactSearch, recallAtK, softmax, topK, normalize } from '../src/search/vectors.js';
 import { bestRank, chanceRecall, evaluateRetrieval, genreAccuracy, retrievalMetrics } from '../src/search/metrics.js';
-import { parseLabels, promptFor, rankLabels, zeroShotLabels, type TextEmbedder } from '../src/search/zeroShot.js';
+import { fitTemplate, parseLabels, promptFor, rankLabels, zeroShotLabels, type TextEmbedder } from '../src/search/zeroShot.js';
 import { askTrack, parseQuestion } from '../src/search/ask.js';
 import { TAG_VOCABULARY } from '../src/data/synth/index.js';
 import { INSTRUMENTS } from '../src/search/ask.js';
@@ -127,6 +127,21 @@ test('zero-shot labels: prompts, ranking, softmax scores', async () => {
   assert.ok(r.every((x, i) => i === 0 || x.score <= r[i - 1]!.score));
   assert.ok(Math.abs(r[0]!.similarity - 1) < 1e-5);
   assert.throws(() => rankLabels(track, ['a'], []), UsageError);
+});
+
+test('fitTemplate: template words the model lacks are cut (a mood-word model reads "a {label} track" as "{label}")', async () => {
+  const vocab = (words: string[]) => ({ unknownWords: (t: string | readonly string[]) => (typeof t === 'string' ? [t] : [...t]).flatMap((x) => x.toLowerCase().split(/\s+/)).filter((w) => w && !words.includes(w)) });
+  assert.equal(fitTemplate(vocab(['a', 'track']), 'a {label} track'), 'a {label} track', 'known words kept');
+  assert.equal(fitTemplate(vocab(['calm', 'jazz']), 'a {label} track'), '{label}', 'unknown words cut');
+  assert.equal(fitTemplate(vocab(['music']), '{label} music'), '{label} music', 'one known word kept');
+  assert.equal(fitTemplate({}, 'a {label} track'), 'a {label} track', 'a space without a vocabulary keeps the template');
+  assert.throws(() => fitTemplate(vocab([]), 'no placeholder'), UsageError, 'a template without {label} is refused');
+  // zeroShotLabels fits its templates: with "a"/"track" unknown the prompts are the bare labels.
+  const bow = bagOfWords();
+  const seen: string[] = [];
+  const space = { ...vocab(['rock', 'jazz']), embedText: async (t: string | readonly string[]) => { seen.push(...(typeof t === 'string' ? [t] : t)); return bow.embedText(t); } };
+  await zeroShotLabels(space, bow.vec('jazz'), ['rock', 'jazz']);
+  assert.deepEqual(seen, ['rock', 'jazz'], 'bare-label prompts');
 });
 
 test('questions become the right sentences, and answers follow the track vector', async () => {

@@ -8,7 +8,7 @@
  */
 import { GTZAN_GENRES } from '../data/datasets/gtzan.js';
 import { UsageError } from '../util/errors.js';
-import { article, promptFor, rankLabels, type LabelScore, type TextEmbedder, temperatureFor } from './zeroShot.js';
+import { article, fitTemplate, promptFor, rankLabels, type LabelScore, type TextEmbedder, temperatureFor } from './zeroShot.js';
 
 /** Instrument names, as the generator's concept tags spell them (underscores read as spaces). */
 export const INSTRUMENTS = ['piano', 'organ', 'acoustic guitar', 'electric guitar', 'distorted guitar', 'bass', 'strings', 'brass', 'synth', 'flute', 'drums', 'vocals'] as const;
@@ -130,7 +130,7 @@ export async function askTrack(space: TextEmbedder, track: Float32Array, questio
     return { question, kind: 'yes-no', answer: top.label, confidence: top.score, candidates, prompts: { yes: plan.yes, no: plan.no } };
   }
   const prompts: Record<string, string> = {};
-  for (const o of plan.options) prompts[o] = plan.template.includes('{label}') ? promptFor(o, plan.template) : `${plan.template} ${o}`;
+  for (const o of plan.options) prompts[o] = plan.template.includes('{label}') ? promptFor(o, fitTemplate(space, plan.template)) : `${plan.template} ${o}`;
   const vecs = await space.embedText(plan.options.map((o) => prompts[o] as string));
   const candidates = rankLabels(track, plan.options, vecs.map((v) => [v]), temperature);
   const top = candidates[0] as LabelScore;

@@ -26,7 +26,7 @@ import { labelKey, loadCatalogueView, type CatalogueView } from './catalogueView
 import type { AudioInput } from './jointSpace.js';
 import { parseTurn, type Criterion, type Operation, type TrackRef } from './refine.js';
 import { scoreRows, topK } from './vectors.js';
-import { promptFor, type TextEmbedder } from './zeroShot.js';
+import { DEFAULT_TEMPLATE, fitTemplate, promptFor, type TextEmbedder } from './zeroShot.js';
 
 /** What a conversation needs from the model: text vectors, its vocabulary, and audio for uploads. */
 export interface ConversationModel extends TextEmbedder {
@@ -365,6 +365,11 @@ export class Conversation {
     return this.commit(input, 'list-answer', { ...this.state, focus, operations: [`rank the ${list.length} tracks on screen by ${t.label}: the ${ordinal(best.rank)} one`] }, { notes, unknown, listAnswer });
   }
 
+  /** A word's prompt, "a calm track", cut to the words the model knows ("calm" for a model of mood words: fitTemplate). */
+  private prompt(word: string): string {
+    return promptFor(word, fitTemplate(this.model, DEFAULT_TEMPLATE));
+  }
+
   /** Term for a direction word: text(word) − text(opposite) when an opposite is known, text(word) alone otherwise. */
   private async directionTerm(word: string, weight: number, unknown: string[], notes: string[]): Promise<Term | undefined> {
     const w = word.trim();
@@ -379,24 +384,24 @@ export class Conversation {
     }
     if (anti && missing.length > 0) {
       // Only the opposite is known: move away from it ("faster" = −text("a slow track")).
-      notes.push(`“${w}” is not in the model's vocabulary: using −“${promptFor(anti)}” alone`);
-      const [v] = await this.model.embedText(promptFor(anti));
-      return this.makeTerm({ key: `text:${promptFor(anti)}`, kind: 'text', label: promptFor(anti), prompts: [{ text: promptFor(anti), sign: 1 }] }, v as Float32Array, -weight);
+      notes.push(`“${w}” is not in the model's vocabulary: using −“${this.prompt(anti)}” alone`);
+      const [v] = await this.model.embedText(this.prompt(anti));
+      return this.makeTerm({ key: `text:${this.prompt(anti)}`, kind: 'text', label: this.prompt(anti), prompts: [{ text: this.prompt(anti), sign: 1 }] }, v as Float32Array, -weight);
     }
     if (anti && antiMissing.length > 0) {
       unknown.push(...antiMissing);
-      notes.push(`“${anti}” (the opposite of “${w}”) is not in the model's vocabulary: using “${promptFor(w)}” alone`);
+      notes.push(`“${anti}” (the opposite of “${w}”) is not in the model's vocabulary: using “${this.prompt(w)}” alone`);
       anti = undefined;
     }
     if (!anti) {
-      const prompt = INSTRUMENT_WORDS.has(w) ? `a track with ${w}` : promptFor(w);
+      const prompt = INSTRUMENT_WORDS.has(w) ? `a track with ${w}` : this.prompt(w);
       const [v] = await this.model.embedText(prompt);
       return this.makeTerm({ key: `text:${prompt}`, kind: 'text', label: prompt, prompts: [{ text: prompt, sign: 1 }] }, v as Float32Array, weight);
     }
     // One key per pair, oriented alphabetically, so opposite refinements add up (and cancel).
     const [pos, neg] = w < anti ? [w, anti] : [anti, w];
     const sign = w === pos ? 1 : -1;
-    const prompts: TermPrompt[] = [{ text: promptFor(pos), sign: 1 }, { text: promptFor(neg), sign: -1 }];
+    const prompts: TermPrompt[] = [{ text: this.prompt(pos), sign: 1 }, { text: this.prompt(neg), sign: -1 }];
     const [a, b] = await this.model.embedText(prompts.map((p) => p.text));
     const v = new Float32Array(this.view.dim);
     for (let i = 0; i < v.length; i++) v[i] = (a as Float32Array)[i]! - (b as Float32Array)[i]!;

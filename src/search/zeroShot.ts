@@ -21,6 +21,21 @@ export interface TextEmbedder {
   embedText(texts: string | readonly string[]): Promise<Float32Array[]>;
   /** The model's alignment temperature (MusicBertConfig.alignTemperature); scores use it when given. */
   readonly alignTemperature?: number;
+  /** Words the model's text vocabulary lacks; when given, templates are fitted to the vocabulary (fitTemplate). */
+  unknownWords?(texts: string | readonly string[]): string[];
+}
+
+/**
+ * A prompt template cut to the words the model knows. A template word outside the vocabulary
+ * reads as [UNK] and only blurs the label: a model trained on a real catalogue's mood words and
+ * genres has no "a" or "track", so there "a {label} track" becomes "{label}". The label itself is
+ * never cut (its unknown words are the caller's to report).
+ */
+export function fitTemplate(space: Pick<TextEmbedder, 'unknownWords'>, template: string): string {
+  if (!template.includes('{label}')) throw new UsageError(`prompt template ${JSON.stringify(template)} has no {label} placeholder`);
+  if (!space.unknownWords) return template;
+  const kept = template.split(/\s+/).filter((w) => w.includes('{label}') || (w.length > 0 && space.unknownWords!(w).length === 0));
+  return kept.join(' ');
 }
 
 export const DEFAULT_TEMPLATE = 'a {label} track';
@@ -87,7 +102,7 @@ export interface ZeroShotOptions {
 /** Labels for one track vector, best first. */
 export async function zeroShotLabels(space: TextEmbedder, track: Float32Array, labels: readonly string[], opts: ZeroShotOptions = {}): Promise<LabelScore[]> {
   if (labels.length === 0) throw new UsageError('zero-shot labels: give at least one label');
-  const templates = opts.templates && opts.templates.length > 0 ? opts.templates : [DEFAULT_TEMPLATE];
+  const templates = [...new Set((opts.templates && opts.templates.length > 0 ? opts.templates : [DEFAULT_TEMPLATE]).map((t) => fitTemplate(space, t)))];
   const prompts = labels.flatMap((l) => templates.map((t) => promptFor(l, t)));
   const vecs = await space.embedText(prompts);
   const perLabel = labels.map((_, i) => vecs.slice(i * templates.length, (i + 1) * templates.length));
