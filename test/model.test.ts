@@ -275,6 +275,20 @@ test('AudioEncoder: shapes, batched embedPatches equals embed, trains on concept
   await assert.rejects(enc.embedPatches(data, n + 1), UsageError);
   assert.throws(() => enc.embed(tf.zeros([1, 96, 32]) as tf.Tensor3D), UsageError);
 
+  // Every layer, pooled: conv blocks averaged over time and frequency, then the dense hidden layer.
+  const tensorsBefore = tf.memory().numTensors;
+  const layers = enc.layerFeatures(patches);
+  assert.deepEqual(layers.shape, [n, 4 + 8 + 16], 'layer features are [N, sum(channels) + sum(dense)]');
+  assert.equal(enc.layerFeatureDim, 28, 'layerFeatureDim');
+  const lv = layers.dataSync();
+  assert.ok(lv.every((x) => x >= 0), 'pooled ReLU activations are non-negative');
+  const conv0 = tf.tidy(() => tf.mean(tf.relu(tf.add(tf.conv2d(tf.reshape(patches, [n, 96, 64, 1]) as tf.Tensor4D, enc.params['conv.0.weight'] as tf.Tensor4D, 1, 'same'), enc.params['conv.0.bias']!)), [1, 2]).dataSync());
+  for (let i = 0; i < n; i++) for (let c = 0; c < 4; c++) assert.ok(Math.abs(lv[i * 28 + c]! - conv0[i * 4 + c]!) < 1e-4, `patch ${i} channel ${c}: the first block's mean activation`);
+  layers.dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'layerFeatures leaks no tensors');
+  const layersBatched = await enc.layerPatches(data, n, 2);
+  for (let i = 0; i < lv.length; i++) assert.ok(Math.abs(layersBatched[i]! - lv[i]!) < 1e-5, `layerPatches value ${i} equals layerFeatures`);
+
   const labels = tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1]]);
   const opt = tf.train.adam(1e-2);
   const step = (): number => {

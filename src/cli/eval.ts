@@ -31,7 +31,7 @@ Table 1: probe frozen representations of every track in --data with SVMs (genre 
 epsilon-SVRs (valence / arousal r²). Kernel and C are chosen by 5-fold cross-validation inside
 the training data; features are standardised with training statistics only.
 
-  --reps LIST    rows to compute, comma-separated (default every row but local; with --folds, mfcc):
+  --reps LIST    rows to compute, comma-separated (default every row but local and layers; with --folds, mfcc):
                  ${REP_NAMES.join(', ')}
   --seeds N      training runs per learned row, reported as mean ± std (default 3)
   --split MODE   ff: the corpus' own train/valid/test split (the fault-filtered GTZAN split when

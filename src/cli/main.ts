@@ -55,7 +55,7 @@ print the table. Re-running reuses whatever is already there.
   --out DIR      working directory (default ${MAIN_DEFAULTS.out})
   --tracks N     generated tracks (default ${MAIN_DEFAULTS.tracks}), --seconds S each (default ${MAIN_DEFAULTS.seconds})
   --seed K       corpus seed (default ${MAIN_DEFAULTS.seed}); --seeds N training seeds per learned row (default ${MAIN_DEFAULTS.seeds})
-  --reps LIST    rows to compute (default every row but local): ${REP_NAMES.join(', ')}
+  --reps LIST    rows to compute (default every row but local and layers): ${REP_NAMES.join(', ')}
   --quick        a small corpus, short training, small probe grid: a smoke run of a few minutes
   --json         print the table as JSON on stdout`;
 

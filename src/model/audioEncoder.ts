@@ -77,24 +77,50 @@ export class AudioEncoder {
 
   /** patches [N,96,64] → embeddings [N,embedDim]. */
   embed(patches: tf.Tensor3D): tf.Tensor2D {
+    return this.forward(patches, false).embedding;
+  }
+
+  /**
+   * patches [N,96,64] → every layer's activations, pooled: each conv layer's ReLU output averaged
+   * over time and frequency, then each dense hidden layer's output, concatenated
+   * [N, sum(channels) + sum(dense)]. Choi et al. (2017) found such all-layer features transfer
+   * better than the last layer alone, which the pre-training objective shapes most.
+   */
+  layerFeatures(patches: tf.Tensor3D): tf.Tensor2D {
+    const { embedding, layers } = this.forward(patches, true);
+    const out = tf.concat(layers, 1) as tf.Tensor2D;
+    tf.dispose([embedding, ...layers]); // the per-layer tensors were kept out of forward's tidy
+    return out;
+  }
+
+  /** Width of layerFeatures' rows. */
+  get layerFeatureDim(): number {
+    return this.config.channels.reduce((a, b) => a + b, 0) + this.config.dense.reduce((a, b) => a + b, 0);
+  }
+
+  private forward(patches: tf.Tensor3D, keepLayers: boolean): { embedding: tf.Tensor2D; layers: tf.Tensor2D[] } {
     const c = this.config;
     const [n, frames, bands] = patches.shape;
     if (frames !== c.patchFrames || bands !== c.melBands) {
       throw new UsageError(`AudioEncoder.embed: patches must be [N,${c.patchFrames},${c.melBands}] (got [${patches.shape}])`);
     }
-    return tf.tidy(() => {
+    const layers: tf.Tensor2D[] = [];
+    const embedding = tf.tidy(() => {
       let x = tf.reshape(patches, [n, frames, bands, 1]) as tf.Tensor4D; // [N,96,64,1]
       const pools = poolsAfter(c.channels);
       c.channels.forEach((_, i) => {
         x = conv3x3Relu(x, this.p(`conv.${i}.weight`), this.p(`conv.${i}.bias`)); // [N,h,w,C_i]
+        if (keepLayers) layers.push(tf.keep(tf.mean(x, [1, 2]) as tf.Tensor2D)); // [N,C_i]
         if (pools[i]) x = maxPool2x2(x); // [N,h/2,w/2,C_i]
       });
       let h = tf.reshape(x, [n, -1]) as tf.Tensor2D; // [N, fh*fw*fc]
       c.dense.forEach((_, j) => {
         h = linear(h, this.p(`dense.${j}.weight`), this.p(`dense.${j}.bias`), 'relu');
+        if (keepLayers) layers.push(tf.keep(h)); // [N,dense_j]
       });
       return linear(h, this.p('embedding.weight'), this.p('embedding.bias')); // [N,embedDim]
     });
+    return { embedding, layers };
   }
 
   /** embeddings [N,embedDim] → [N,numConcepts] multi-label logits. */
@@ -109,20 +135,28 @@ export class AudioEncoder {
    * always gives a bit-identical vector (training inputs, Table 1 and search agree).
    */
   async embedPatches(patches: Float32Array, count: number, batch = PATCH_BATCH): Promise<Float32Array> {
+    return this.inBlocks(patches, count, batch, this.config.embedDim, (x) => this.embed(x));
+  }
+
+  /** layerFeatures for `count` patches, [count, layerFeatureDim], in zero-padded blocks as embedPatches. */
+  async layerPatches(patches: Float32Array, count: number, batch = PATCH_BATCH): Promise<Float32Array> {
+    return this.inBlocks(patches, count, batch, this.layerFeatureDim, (x) => this.layerFeatures(x));
+  }
+
+  private async inBlocks(patches: Float32Array, count: number, batch: number, D: number, f: (x: tf.Tensor3D) => tf.Tensor2D): Promise<Float32Array> {
     const c = this.config;
     const per = c.patchFrames * c.melBands;
     if (!Number.isInteger(count) || count < 0 || patches.length !== count * per) {
       throw new UsageError(`AudioEncoder.embedPatches: expected ${count} x ${c.patchFrames} x ${c.melBands} = ${count * per} values (got ${patches.length})`);
     }
     if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`AudioEncoder.embedPatches: batch must be a positive integer (got ${batch})`);
-    const D = c.embedDim;
     const out = new Float32Array(count * D);
     const block = new Float32Array(batch * per); // [batch, 96, 64]
     for (let start = 0; start < count; start += batch) {
       const m = Math.min(batch, count - start);
       block.fill(0);
       block.set(patches.subarray(start * per, (start + m) * per));
-      const emb = tf.tidy(() => this.embed(tf.tensor3d(block, [batch, c.patchFrames, c.melBands])));
+      const emb = tf.tidy(() => f(tf.tensor3d(block, [batch, c.patchFrames, c.melBands])));
       const v = (await emb.data()) as Float32Array;
       emb.dispose();
       out.set(v.subarray(0, m * D), start * D);

@@ -274,6 +274,18 @@ export class MusicBertPipeline {
   }
 
   /**
+   * Audio → every patch's pooled all-layer encoder activations (AudioEncoder.layerFeatures),
+   * [P, layerFeatureDim]: the input of Table 1's `layers` row.
+   */
+  async encodeAudioLayers(input: AudioInput, sampleRate: number = SAMPLE_RATE): Promise<{ data: Float32Array; count: number; dim: number }> {
+    this.check();
+    const { mel, durationS, source } = await toLogMel(input, sampleRate);
+    const { data, count } = toPatches(mel.data, mel.frames);
+    if (count === 0) throw tooShort(durationS, source);
+    return { data: await this.encoder.layerPatches(data, count, this.batch.patchBatch), count, dim: this.encoder.layerFeatureDim };
+  }
+
+  /**
    * The first half of embedding one track: audio → patch vectors → at most maxMusicLen segment
    * vectors. Separate so a caller can catch a bad file before batching the Transformer pass
    * (embedSegments) over the good ones.

@@ -1,7 +1,7 @@
 /** The Table-1 representations by name. */
 import type { RepName } from '../types.js';
 import { mfccRepresentation } from './mfcc.js';
-import { audiosetRepresentation, fullRepresentation, localRepresentation, mimRepresentation, mlmRepresentation, vggishRepresentation } from './modelReps.js';
+import { audiosetRepresentation, fullRepresentation, layersRepresentation, localRepresentation, mimRepresentation, mlmRepresentation, vggishRepresentation } from './modelReps.js';
 import { mtlmrRepresentation } from './mtlmr.js';
 import { tlmRepresentation } from './tlm.js';
 import type { Representation } from './types.js';
@@ -11,6 +11,7 @@ const REGISTRY: Record<RepName, Representation> = {
   tlm: tlmRepresentation,
   mtlmr: mtlmrRepresentation,
   vggish: vggishRepresentation,
+  layers: layersRepresentation,
   audioset: audiosetRepresentation,
   mlm: mlmRepresentation,
   mim: mimRepresentation,

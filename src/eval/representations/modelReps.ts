@@ -2,6 +2,8 @@
  * Rows 4–8: representations from our own pre-trained models (src/train pretrain).
  *
  *   vggish    the stage-1 audio encoder's patch vectors, mean and std over the track (256-d)
+ *   layers    the same encoder's every layer (conv blocks averaged over time and frequency, dense
+ *             hidden layers), mean and std over the track: Choi et al.'s all-layer transfer
  *   audioset  the encoder's concept probabilities, sigmoid(conceptLogits), mean over patches
  *   mlm, mim  the shared Transformer pre-trained with that single objective; the pooled
  *             contextual music vector of a music-only pass
@@ -76,11 +78,12 @@ async function encoderDir(ctx: RepContext, rep: RepName): Promise<string> {
 }
 
 /** What a Table-1 row reads from the pipeline for one track. */
-export type PipelineFeature = 'vggish' | 'audioset' | 'music';
+export type PipelineFeature = 'vggish' | 'layers' | 'audioset' | 'music';
 
 /**
  * One feature vector per track, through the embedding pipeline search uses (model/pipeline.ts):
  *   vggish    mean and std of the patch vectors over the track (2 x musicDim)
+ *   layers    mean and std over the track of every encoder layer's pooled activations (2 x layerFeatureDim)
  *   audioset  mean over patches of sigmoid(concept logits) (numConcepts)
  *   music     the pooled contextual music state of the music-only pass (dModel), the state the
  *             joint-space vector search stores is projected from (TrackEmbedding.state)
@@ -100,6 +103,11 @@ export async function pipelineFeatures(
     const mels = await Promise.all(block.map(async (t) => ({ ...(await frontend.get(t.audioPath)), source: t.audioPath })));
     if (feature === 'music') {
       for (const e of await pipeline.embedTracks(mels)) rows.push(e.state);
+    } else if (feature === 'layers') {
+      for (const lm of mels) {
+        const v = await pipeline.encodeAudioLayers(lm);
+        rows.push(meanStd(v, v.dim));
+      }
     } else {
       for (const lm of mels) {
         const v = await pipeline.encodeAudio(lm);
@@ -118,7 +126,7 @@ export async function pipelineFeatures(
 const TRACKS_PER_PASS = 4;
 
 /** Column means and population stds of [count, dim] patch vectors → [2 * dim]. */
-function meanStd(v: PatchVectors, dim: number): Float32Array {
+function meanStd(v: Pick<PatchVectors, 'data' | 'count'>, dim: number): Float32Array {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(tf.tensor2d(v.data, [v.count, dim]), 0); // [dim] each
     return tf.concat([mean, tf.sqrt(variance)]).dataSync() as Float32Array;
@@ -146,7 +154,7 @@ async function rowOf(ctx: RepContext, rep: RepName, parts: { encoder: string; mu
 
 const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), ...(ctx.recipe ? { recipe: ctx.recipe } : {}) });
 
-function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
+function encoderRepresentation(name: 'vggish' | 'layers' | 'audioset'): Representation {
   return {
     name,
     learned: true,
@@ -157,6 +165,7 @@ function encoderRepresentation(name: 'vggish' | 'audioset'): Representation {
 }
 
 export const vggishRepresentation = encoderRepresentation('vggish');
+export const layersRepresentation = encoderRepresentation('layers');
 export const audiosetRepresentation = encoderRepresentation('audioset');
 
 export type MusicBertRow = 'mlm' | 'mim' | 'full' | 'local';
