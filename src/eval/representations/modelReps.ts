@@ -23,19 +23,35 @@ import { pretrain, trainEncoder } from '../../train/pretrain.js';
 import { evalPretrainCacheDir, evalRunDir } from '../../util/runDirs.js';
 import type { ObjectiveName } from '../../train/musicbertLoss.js';
 import { OBJECTIVES } from '../../train/musicbertLoss.js';
-import type { PresetName } from '../../train/presets.js';
+import { preset, type PresetName } from '../../train/presets.js';
 import type { FeatureMatrix, RepName } from '../types.js';
 import type { LogMelSource } from './frontend.js';
-import type { RepContext, Representation } from './types.js';
+import type { PretrainRecipe, RepContext, Representation } from './types.js';
 
 function presetFor(ctx: RepContext): PresetName {
   return ctx.recipe?.config ?? (ctx.quick ? 'tiny' : 'small');
 }
 
+/**
+ * The recipe's real overrides: entries equal to the preset's own value (and the preset name, which
+ * the run key holds already) are dropped, so a recipe that spells out the preset shares its runs and
+ * features (`{"encoderSteps":1200}` once the preset is 1,200 steps).
+ */
+function overrides(ctx: RepContext): PretrainRecipe {
+  const base = preset(presetFor(ctx)) as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ctx.recipe ?? {})) {
+    if (k === 'config' || v === undefined || JSON.stringify(v) === JSON.stringify(base[k])) continue;
+    out[k] = v;
+  }
+  return out as PretrainRecipe;
+}
+
 /** A short stable hex hash of the recipe overrides ('' without any), appended to the run key. */
 function recipeKey(ctx: RepContext): string {
-  if (!ctx.recipe || Object.keys(ctx.recipe).length === 0) return '';
-  const s = JSON.stringify(ctx.recipe, Object.keys(ctx.recipe).sort());
+  const recipe = overrides(ctx);
+  if (Object.keys(recipe).length === 0) return '';
+  const s = JSON.stringify(recipe, Object.keys(recipe).sort());
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
@@ -152,7 +168,10 @@ async function rowOf(ctx: RepContext, rep: RepName, parts: { encoder: string; mu
   }
 }
 
-const settings = (ctx: RepContext): Record<string, unknown> => ({ preset: presetFor(ctx), ...(ctx.recipe ? { recipe: ctx.recipe } : {}) });
+const settings = (ctx: RepContext): Record<string, unknown> => {
+  const recipe = overrides(ctx);
+  return { preset: presetFor(ctx), ...(Object.keys(recipe).length > 0 ? { recipe } : {}) };
+};
 
 function encoderRepresentation(name: 'vggish' | 'layers' | 'audioset'): Representation {
   return {
