@@ -18,7 +18,8 @@ import { logMel, LogMelStream } from '../src/audio/logmel.js';
 import { audioBackend, audioNative, nativeMp3, nativeOgg, useAudioNative } from '../src/audio/native.js';
 import { resample } from '../src/audio/resample.js';
 import { logMelFromFile } from '../src/audio/stream.js';
-import { MEL_BANDS } from '../src/audio/constants.js';
+import { HOP, MEL_BANDS, WINDOW, frameCount } from '../src/audio/constants.js';
+import { melFilterbank, periodicHann } from '../src/audio/mel.js';
 import { InvalidAudioError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
 import { hasShared, readF32, repoRoot, sharedDir, tempDir } from './shared.js';
@@ -84,6 +85,23 @@ test('native log-mel equals the JS log-mel to 1e-3, whole and streamed in odd ch
   }
   const streamed = s.finish();
   assert.equal(maxAbsDiff(streamed.data, native.data, 'streamed'), 0, 'native stream cut anywhere equals native whole');
+});
+
+test('native log-mel: frames computed four at a time (AVX2) equal frames computed one by one, bit for bit', { skip }, () => {
+  const k = audioNative();
+  assert.ok(k, 'addon present');
+  const x = noise(16000 * 2 + 77, 11);
+  x.fill(0, 4000, 9000); // silent frames: the log floor
+  const mel = melFilterbank(), hann = periodicHann(WINDOW);
+  const n = frameCount(x.length);
+  const all = new Float32Array(n * MEL_BANDS), single = new Float32Array(n * MEL_BANDS);
+  assert.equal(k.logMelFrames(x, 0, n, all, 0, hann, mel.rise, mel.segStart), -1, 'all frames finite');
+  for (let f = 0; f < n; f++) k.logMelFrames(x, f * HOP, 1, single, f, hann, mel.rise, mel.segStart);
+  assert.equal(maxAbsDiff(all, single, 'four at a time vs one'), 0, 'identical');
+  // The first non-finite frame is found inside a group of four as well.
+  const y = x.slice();
+  y[1300] = Number.POSITIVE_INFINITY; // in frames 6, 7 and 8 (windows of 400, hop 160): lane 2 of the group 4-7
+  assert.equal(k.logMelFrames(y, 0, n, all, 0, hann, mel.rise, mel.segStart), 6, 'frame 6 is the first with the Infinity');
 });
 
 test('both log-mel paths match every numpy VGGish reference to 1e-3', { skip: skip || (!hasShared && 'no ../shared/reference') }, async () => {
