@@ -6,9 +6,9 @@
  *
  * Design (for a 16 kHz output): passband to 7.5 kHz (the top of the highest mel band), stopband
  * from 8.5 kHz at ≥ 90 dB; the 8–8.5 kHz band that aliases lands in 7.5–8 kHz, above every mel
- * band. Taps per output = Kaiser length for that transition at the input rate (≈ 150 at 32 kHz,
- * ≈ 205 at 44.1 kHz), each phase normalised to unit DC gain. Checked against libsamplerate's best
- * converter in test/audio-resample.test.ts. The inner loop runs in C when the addon is built
+ * band. Taps per output = Kaiser length for that transition at the input rate (184 at 32 kHz,
+ * 252 × 160 phases at 44.1 kHz, 276 at 48 kHz), each phase normalised to unit DC gain. Checked
+ * against libsamplerate's best converter in test/audio-resample.test.ts. The inner loop runs in C when the addon is built
  * (native/frontend.c firRun: the same products, summed in float with AVX2 and phase by phase).
  */
 import { UsageError } from '../util/errors.js';
