@@ -12,9 +12,13 @@
  * ffmpeg its own `-benchmark` utime + stime), so a loaded machine (another job on the cores)
  * perturbs it far less than wall time; wall-time figures are printed beside, with the load
  * average. REAL_BENCH_FILES sets the MP3 count (default 10).
+ *
+ * Core scaling: `index` itself (indexCatalogue into a fresh store, --ann off) over the first
+ * REAL_BENCH_INDEX_FILES real_dev MP3s (default 40) with --jobs 1 and --jobs 2, its tracks/s and
+ * the ratio, with the cores the run kept busy (CPU s per wall s) and the load before each run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import samplerate from '@alexanderolsen/libsamplerate-js';
@@ -26,7 +30,7 @@ import { audioBackend, useAudioNative } from '../src/audio/native.js';
 import { designPolyphase } from '../src/audio/polyphase.js';
 import { resample } from '../src/audio/resample.js';
 import { logMelFromFile } from '../src/audio/stream.js';
-import { embedBatch, type CatalogueItem } from '../src/search/indexer.js';
+import { embedBatch, indexCatalogue, type CatalogueItem } from '../src/search/indexer.js';
 import { ready } from '../src/tensor/backend.js';
 import type { Benchmark } from './benchmarks.js';
 import { sharedDir } from './peers.js';
@@ -162,6 +166,23 @@ async function allCores(files: string[], space: ReturnType<typeof smallSpace>, a
   }
 }
 
+/** `index --jobs 1` and `--jobs 2` on the same files (a LIST input, a fresh store each, no ANN). */
+async function indexScaling(files: string[], space: ReturnType<typeof smallSpace>, dir: string) {
+  const list = join(dir, 'index-files.txt');
+  writeFileSync(list, files.join('\n') + '\n');
+  for (const f of files) readFileSync(f); // every file in the page cache before either run
+  await indexCatalogue({ space, input: list, db: join(dir, 'index-warm'), ann: 'off', quiet: true, jobs: 2 }); // JIT, addon, workers' first start
+  const runs: Record<string, { tracksPerSecond: number; seconds: number; coresBusy: number; loadBefore: string }> = {};
+  for (const jobs of [1, 2]) {
+    const loadBefore = load();
+    const t = await timeIt(() => indexCatalogue({ space, input: list, db: join(dir, `index-jobs${jobs}`), ann: 'off', quiet: true, jobs }));
+    if (t.value.added !== files.length) throw new Error(`index --jobs ${jobs} stored ${t.value.added} of ${files.length} tracks (${t.value.failed.map((x) => x.problem).join('; ')})`);
+    runs[`jobs${jobs}`] = { tracksPerSecond: +t.value.tracksPerSecond.toFixed(2), seconds: +t.wall.toFixed(1), coresBusy: +(t.cpu / t.wall).toFixed(2), loadBefore };
+  }
+  const one = runs.jobs1 as { tracksPerSecond: number }, two = runs.jobs2 as { tracksPerSecond: number };
+  return { files: files.length, cores: availableParallelism(), ...runs, jobs2_over_jobs1: +(two.tracksPerSecond / one.tracksPerSecond).toFixed(2) };
+}
+
 export const realFilesBenchmark: Benchmark = {
   name: 'realFiles',
   summary: 'per-file path on real_dev MP3s and a real 44.1 kHz stereo file: decode, downmix, resample, log-mel, front end, embed; all cores; vs ffmpeg',
@@ -182,7 +203,12 @@ export const realFilesBenchmark: Benchmark = {
         const one = await perCore(files, space);
         result.realDevMp3 = one;
         result.realDevMp3AllCores = await allCores(files, space, one.audioSeconds);
-      } else result.realDevMp3 = 'skipped: ../shared/data/real_dev not found';
+        const indexFiles = filesUnder(join(sharedDir, 'data', 'real_dev'), '.mp3', Number(process.env.REAL_BENCH_INDEX_FILES ?? 40));
+        result.realDevIndexScaling = await indexScaling(indexFiles, space, dir);
+      } else {
+        result.realDevMp3 = 'skipped: ../shared/data/real_dev not found';
+        result.realDevIndexScaling = 'skipped: ../shared/data/real_dev not found';
+      }
       const ogg = filesUnder(join(sharedDir, 'data', 'real_clips'), '.ogg', 40).find((f) => {
         const p = probe(f);
         return p?.rate === 44100 && p.channels === 2;

@@ -2,20 +2,27 @@
  * The audio front end's hot loops in C (the JS versions in src/audio/ remain the fallback and the
  * definition; test/audio-native.test.ts checks the two agree):
  *
- *   firPolyphase(table, up, down, taps, buf, base, t0, n, out)
+ *   firDesign(table, up, taps) -> handle; firRun(handle, down, buf, base, t0, n, out)
  *       out[i] = Σ_j table[p·taps + j] · buf[o + j] for output t = t0 + i, where t·down = n0·up + p
- *       and o = n0 + base (polyphase.ts PolyphaseStream.push). With AVX2 the products are summed in
- *       float (16 lanes), otherwise in double (4 partial sums); the JS loop sums in double.
+ *       and o = n0 + base (polyphase.ts PolyphaseStream.push). The outputs are computed phase by
+ *       phase over short runs (a row stays in cache), with incremental indices (no division per
+ *       output). With AVX2 the products are summed in float (4 × 8 lanes), otherwise in double (4
+ *       partial sums); the JS loop sums in double.
  *   logMelFrames(src, srcStart, n, out, f0, hann, rise, segStart) -> first non-finite frame or -1
- *       frames f0 .. f0+n-1 of log(mel(|rfft512(hann · x)|) + 0.01) (logmel.ts FrameKernel.run).
+ *       frames f0 .. f0+n-1 of log(mel(|rfft512(hann · x)|) + 0.01) (logmel.ts FrameKernel.run);
+ *       with AVX2 four frames at a time, one per double lane, bit for bit the one-frame result.
  *   mp3Available() -> "" or why not; mp3Open() -> handle; mp3Decode(handle, bytes, mono) -> blocks
  *       MPEG audio through the system's libmpg123 (dlopen("libmpg123.so.0"): no headers or link
  *       dependency, so the addon builds without it and the wasm mpg123 is used when it is missing).
+ *   oggAvailable(name) -> "" or why not; oggOpen() -> handle; oggDecode(handle, bytes, end, mono) -> blocks
+ *       Ogg Vorbis through the system's libvorbisfile, loaded the same way (dlopen(name), normally
+ *       "libvorbisfile.so.3"); the wasm libvorbis of audio-decode is used when it is missing.
  *
  * Typed arrays are passed directly (not the wasm heap); every index is checked against them.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,71 +53,148 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 
 /* ---- polyphase FIR ---- */
 
-static double dot_generic(const float *a, const float *b, int64_t n) {
+/*
+ * A design's tap table copied once into rows of `stride` floats (taps rounded up to 8, zero
+ * padded), each row 64-byte aligned: the AVX2 loop then loads the table aligned and needs no
+ * scalar tail. Held by JS as an external (freed by the garbage collector).
+ */
+typedef struct {
+  int64_t up, taps, stride;
+  float *rows; /* [up, stride] */
+} Fir;
+
+static void fir_free(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  Fir *f = data;
+  free(f->rows);
+  free(f);
+}
+
+#undef FN
+#define FN "firDesign"
+napi_value FirDesign(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv, FN)) return NULL;
+  float *table;
+  size_t tableLen;
+  int64_t up, taps;
+  if (!get_typed(env, argv[0], napi_float32_array, (void **)&table, &tableLen)) return throw_range(env, FN, "table must be a Float32Array");
+  if (!get_i64(env, argv[1], &up) || !get_i64(env, argv[2], &taps)) return throw_range(env, FN, "up and taps must be integers");
+  if (up < 1 || taps < 1 || up > 65536 || taps > 65536 || (uint64_t)(up * taps) != tableLen) return throw_range(env, FN, "table is not [up, taps]");
+  Fir *f = calloc(1, sizeof *f);
+  const int64_t stride = (taps + 7) / 8 * 8;
+  if (!f || !(f->rows = aligned_alloc(64, (size_t)(up * stride * 4 + 63) / 64 * 64))) {
+    free(f);
+    return throw_range(env, FN, "out of memory");
+  }
+  f->up = up, f->taps = taps, f->stride = stride;
+  for (int64_t p = 0; p < up; p++) {
+    memcpy(f->rows + p * stride, table + p * taps, (size_t)taps * 4);
+    memset(f->rows + p * stride + taps, 0, (size_t)(stride - taps) * 4);
+  }
+  napi_value ext;
+  if (napi_create_external(env, f, fir_free, NULL, &ext) != napi_ok) {
+    fir_free(env, f, NULL);
+    return throw_range(env, FN, "cannot create handle");
+  }
+  return ext;
+}
+
+/* One output: Σ_j row[j] · x[j], j < taps, summed in double (4 partial sums). */
+static float dot_generic(const float *row, const float *x, int64_t taps) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += (double)a[j] * b[j];
-    s1 += (double)a[j + 1] * b[j + 1];
-    s2 += (double)a[j + 2] * b[j + 2];
-    s3 += (double)a[j + 3] * b[j + 3];
+  for (; j + 4 <= taps; j += 4) {
+    s0 += (double)row[j] * x[j];
+    s1 += (double)row[j + 1] * x[j + 1];
+    s2 += (double)row[j + 2] * x[j + 2];
+    s3 += (double)row[j + 3] * x[j + 3];
   }
-  for (; j < n; j++) s0 += (double)a[j] * b[j];
-  return (s0 + s1) + (s2 + s3);
+  for (; j < taps; j++) s0 += (double)row[j] * x[j];
+  return (float)((s0 + s1) + (s2 + s3));
+}
+
+/* Outputs out[i], i = k, k + up, k + 2·up, ... < n all use one phase's row; their windows start
+   `down` input samples apart. The caller walks the phases in turn over a short run of outputs, so
+   the row and the run's input stay in L1. */
+typedef void (*PhaseRun)(const Fir *, const float *row, const float *x, int64_t down, int64_t k, int64_t n, float *out);
+
+static void phase_generic(const Fir *f, const float *row, const float *x, int64_t down, int64_t k, int64_t n, float *out) {
+  for (int64_t i = k; i < n; i += f->up, x += down) out[i] = dot_generic(row, x, f->taps);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-/* Float products summed in float, 16 lanes: ~4x fewer instructions than converting to double. The
-   rounding (|Δ| ~ 1e-6 of full scale vs the JS double sum) is ~120 dB down, below the filter's 90 dB stopband. */
-__attribute__((target("avx2,fma"))) static double dot_avx2(const float *a, const float *b, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), s1);
+/* Float products summed in float, 4 × 8 lanes (four FMA chains hide the FMA latency); the last
+   partial vector of the window is a masked load, so no sample past the window is read. The
+   rounding (|Δ| ~ 1e-6 of full scale vs the JS double sum) is ~120 dB down, below the filter's
+   90 dB stopband. */
+__attribute__((target("avx2,fma"))) static void phase_avx2(const Fir *f, const float *row, const float *x, int64_t down, int64_t k, int64_t n, float *out) {
+  const int64_t taps = f->taps, full = taps / 8 * 8, rem = taps - full;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), lane);
+  for (int64_t i = k; i < n; i += f->up, x += down) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 32 <= full; j += 32) {
+      s0 = _mm256_fmadd_ps(_mm256_load_ps(row + j), _mm256_loadu_ps(x + j), s0);
+      s1 = _mm256_fmadd_ps(_mm256_load_ps(row + j + 8), _mm256_loadu_ps(x + j + 8), s1);
+      s2 = _mm256_fmadd_ps(_mm256_load_ps(row + j + 16), _mm256_loadu_ps(x + j + 16), s2);
+      s3 = _mm256_fmadd_ps(_mm256_load_ps(row + j + 24), _mm256_loadu_ps(x + j + 24), s3);
+    }
+    for (; j < full; j += 8) s0 = _mm256_fmadd_ps(_mm256_load_ps(row + j), _mm256_loadu_ps(x + j), s0);
+    if (rem) s1 = _mm256_fmadd_ps(_mm256_load_ps(row + j), _mm256_maskload_ps(x + j, tail), s1);
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+    out[i] = _mm_cvtss_f32(h);
   }
-  for (; j + 8 <= n; j += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), s0);
-  const __m256 s = _mm256_add_ps(s0, s1);
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-  double acc = _mm_cvtss_f32(h);
-  for (; j < n; j++) acc += (double)a[j] * b[j];
-  return acc;
 }
-static double (*pick_dot(void))(const float *, const float *, int64_t) {
+static PhaseRun pick_phase(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? dot_avx2 : dot_generic;
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? phase_avx2 : phase_generic;
 }
 #else
-static double (*pick_dot(void))(const float *, const float *, int64_t) { return dot_generic; }
+static PhaseRun pick_phase(void) { return phase_generic; }
 #endif
 
+/* Outputs per run of phases: 16 per phase at 160 phases (44.1 kHz) keeps the run's input (~28 KB) near L1. */
+enum { FIR_RUN = 2560 };
+
 #undef FN
-#define FN "firPolyphase"
-napi_value FirPolyphase(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!get_args(env, info, 9, argv, FN)) return NULL;
-  float *table, *buf, *out;
-  size_t tableLen, bufLen, outLen;
-  int64_t up, down, taps, base, t0, n;
-  if (!get_typed(env, argv[0], napi_float32_array, (void **)&table, &tableLen) || !get_typed(env, argv[4], napi_float32_array, (void **)&buf, &bufLen) ||
-      !get_typed(env, argv[8], napi_float32_array, (void **)&out, &outLen))
-    return throw_range(env, FN, "table, buf and out must be Float32Arrays");
-  if (!get_i64(env, argv[1], &up) || !get_i64(env, argv[2], &down) || !get_i64(env, argv[3], &taps) || !get_i64(env, argv[5], &base) ||
-      !get_i64(env, argv[6], &t0) || !get_i64(env, argv[7], &n))
+#define FN "firRun"
+napi_value FirRun(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (!get_args(env, info, 7, argv, FN)) return NULL;
+  Fir *f;
+  if (napi_get_value_external(env, argv[0], (void **)&f) != napi_ok || !f || !f->rows) return throw_range(env, FN, "argument 0 must be a firDesign handle");
+  float *buf, *out;
+  size_t bufLen, outLen;
+  int64_t down, base, t0, n;
+  if (!get_typed(env, argv[2], napi_float32_array, (void **)&buf, &bufLen) || !get_typed(env, argv[6], napi_float32_array, (void **)&out, &outLen))
+    return throw_range(env, FN, "buf and out must be Float32Arrays");
+  if (!get_i64(env, argv[1], &down) || !get_i64(env, argv[3], &base) || !get_i64(env, argv[4], &t0) || !get_i64(env, argv[5], &n))
     return throw_range(env, FN, "sizes must be integers");
-  if (up < 1 || down < 1 || taps < 1 || t0 < 0 || n < 0 || (uint64_t)(up * taps) > tableLen || (uint64_t)n > outLen) return throw_range(env, FN, "bad sizes");
+  const int64_t up = f->up, taps = f->taps;
+  if (down < 1 || down > (1 << 20) || t0 < 0 || n < 0 || t0 > ((int64_t)1 << 40) || (uint64_t)n > outLen) return throw_range(env, FN, "bad sizes");
   if (n == 0) return NULL;
   /* The first and last windows bound every other one (o grows with t). */
   const int64_t oFirst = (t0 * down) / up + base, oLast = ((t0 + n - 1) * down) / up + base;
   if (oFirst < 0 || oLast + taps > (int64_t)bufLen) return throw_range(env, FN, "window outside buf");
-  static double (*dot)(const float *, const float *, int64_t) = NULL;
-  if (!dot) dot = pick_dot(); /* idempotent: a race writes the same pointer */
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t tm = (t0 + i) * down, n0 = tm / up, p = tm - n0 * up;
-    out[i] = (float)dot(table + p * taps, buf + n0 + base, taps);
+  static PhaseRun run = NULL;
+  if (!run) run = pick_phase(); /* idempotent: a race writes the same pointer */
+  /* out[i] is output t = t0 + i: t·down = n0·up + p, window buf[n0 + base ..]. */
+  for (int64_t r0 = 0; r0 < n; r0 += FIR_RUN) {
+    const int64_t rn = n - r0 < FIR_RUN ? n - r0 : FIR_RUN;
+    const int64_t tm = (t0 + r0) * down;
+    int64_t n0 = tm / up, p = tm - n0 * up;
+    const int64_t q = down / up, r = down % up;
+    for (int64_t k = 0; k < up && k < rn; k++) {
+      run(f, f->rows + p * f->stride, buf + n0 + base, down, k, rn, out + r0);
+      n0 += q, p += r;
+      if (p >= up) p -= up, n0++;
+    }
   }
   return NULL;
 }
@@ -167,6 +251,86 @@ static void rfft_mag(double *re, double *im, double *mag, int k0, int k1) {
   }
 }
 
+/*
+ * Four frames at once, one per lane of 4 doubles (AVX2): the same operations in the same order as
+ * the loop in LogMelFrames (rfft_mag, the mel sums, the logs), so each lane's frame is bit for bit
+ * what the one-frame path computes. Writes frames x0, x0 + HOPN, ... to o + f·BANDS; returns the
+ * first of the four (0-3) that is not finite, or -1.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static int frames4_avx2(const float *x0, const double *hann, const double *rise, const int32_t *seg, float *o) {
+  const int k0 = seg[0], k1 = seg[BANDS + 1] - 1;
+  __m256d re[M], im[M], mag[M + 1];
+  const float *x1 = x0 + HOPN, *x2 = x1 + HOPN, *x3 = x2 + HOPN;
+  for (int j = 0; j < M; j++) {
+    const int s = 2 * bitrev[j];
+    re[j] = s < WIN ? _mm256_mul_pd(_mm256_set_pd(x3[s], x2[s], x1[s], x0[s]), _mm256_set1_pd(hann[s])) : _mm256_setzero_pd();
+    im[j] = s + 1 < WIN ? _mm256_mul_pd(_mm256_set_pd(x3[s + 1], x2[s + 1], x1[s + 1], x0[s + 1]), _mm256_set1_pd(hann[s + 1])) : _mm256_setzero_pd();
+  }
+  for (int len = 2; len <= M; len <<= 1) {
+    const int half = len >> 1, step = M / len;
+    for (int i = 0; i < M; i += len) {
+      for (int j = 0; j < half; j++) {
+        const __m256d wr = _mm256_set1_pd(twRe[j * step]), wi = _mm256_set1_pd(twIm[j * step]);
+        const int a = i + j, b = a + half;
+        const __m256d xr = _mm256_sub_pd(_mm256_mul_pd(re[b], wr), _mm256_mul_pd(im[b], wi));
+        const __m256d xi = _mm256_add_pd(_mm256_mul_pd(re[b], wi), _mm256_mul_pd(im[b], wr));
+        re[b] = _mm256_sub_pd(re[a], xr);
+        im[b] = _mm256_sub_pd(im[a], xi);
+        re[a] = _mm256_add_pd(re[a], xr);
+        im[a] = _mm256_add_pd(im[a], xi);
+      }
+    }
+  }
+  const __m256d halfv = _mm256_set1_pd(0.5);
+  for (int k = k0; k <= k1; k++) {
+    const int ka = k == M ? 0 : k, kb = k == 0 ? 0 : M - k;
+    const __m256d a = re[ka], b = im[ka], c = re[kb], d = im[kb];
+    const __m256d hr = _mm256_set1_pd(spRe[k]), hi = _mm256_set1_pd(spIm[k]);
+    const __m256d bd = _mm256_add_pd(b, d), ca = _mm256_sub_pd(c, a);
+    const __m256d xr = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(halfv, _mm256_add_pd(a, c)), _mm256_mul_pd(hr, bd)), _mm256_mul_pd(hi, ca));
+    const __m256d xi = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(halfv, _mm256_sub_pd(b, d)), _mm256_mul_pd(hr, ca)), _mm256_mul_pd(hi, bd));
+    mag[k] = _mm256_sqrt_pd(_mm256_add_pd(_mm256_mul_pd(xr, xr), _mm256_mul_pd(xi, xi)));
+  }
+  double check[4] = {0, 0, 0, 0};
+  __m256d prevRise = _mm256_setzero_pd();
+  const __m256d offset = _mm256_set1_pd(0.01);
+  int k = k0;
+  for (int j = 0; j <= BANDS; j++) {
+    const int end = seg[j + 1];
+    __m256d upv = _mm256_setzero_pd(), down = _mm256_setzero_pd();
+    for (; k < end; k++) {
+      const __m256d v = mag[k], a = _mm256_mul_pd(v, _mm256_set1_pd(rise[k]));
+      upv = _mm256_add_pd(upv, a);
+      down = _mm256_add_pd(down, _mm256_sub_pd(v, a));
+    }
+    if (j > 0) {
+      double sum[4];
+      _mm256_storeu_pd(sum, _mm256_add_pd(_mm256_add_pd(prevRise, down), offset));
+      for (int f = 0; f < 4; f++) {
+        const double v = log(sum[f]);
+        o[f * BANDS + j] = (float)v;
+        check[f] += v;
+      }
+    }
+    prevRise = upv;
+  }
+  for (int f = 0; f < 4; f++)
+    if (!isfinite(check[f])) return f;
+  return -1;
+}
+static int has_avx2(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+#else
+static int frames4_avx2(const float *x0, const double *hann, const double *rise, const int32_t *seg, float *o) {
+  (void)x0, (void)hann, (void)rise, (void)seg, (void)o;
+  return -1;
+}
+static int has_avx2(void) { return 0; }
+#endif
+
 #undef FN
 #define FN "logMelFrames"
 napi_value LogMelFrames(napi_env env, napi_callback_info info) {
@@ -190,8 +354,15 @@ napi_value LogMelFrames(napi_env env, napi_callback_info info) {
     if (seg[j] < 1 || seg[j] > seg[j + 1] || seg[j + 1] > M + 1) return throw_range(env, FN, "segStart not increasing within the bins");
   pthread_once(&fftOnce, fft_init);
   double re[M], im[M], mag[M + 1];
-  int64_t bad = -1;
-  for (int64_t f = 0; f < n; f++) {
+  int64_t bad = -1, f = 0;
+  static int avx2 = -1;
+  if (avx2 < 0) avx2 = has_avx2(); /* idempotent: a race writes the same value */
+  if (avx2)
+    for (; f + 4 <= n; f += 4) {
+      const int b = frames4_avx2(src + srcStart + f * HOPN, hann, rise, seg, out + (f0 + f) * BANDS - 1);
+      if (b >= 0 && bad < 0) bad = f + b;
+    }
+  for (; f < n; f++) {
     const float *x = src + srcStart + f * HOPN;
     for (int j = 0; j < M; j++) {
       const int s = 2 * bitrev[j];
@@ -222,6 +393,59 @@ napi_value LogMelFrames(napi_env env, napi_callback_info info) {
   napi_value r;
   NAPI_CHECK(napi_create_double(env, (double)bad, &r));
   return r;
+}
+
+/* ---- decoded blocks, as both decoders return them ---- */
+
+/*
+ * { channels: Float32Array[], sampleRate, errors, firstError, finite } from `frames` interleaved
+ * frames of `nch` channels (channels empty when frames is 0); with `mono`, one channel: the mean
+ * of the source's channels, as toMono (mono.ts) computes it (summed in double, rounded once).
+ */
+static napi_value decoded_result(napi_env env, const float *pcm, size_t frames, int nch, bool mono, long rate, int errors, const char *first) {
+  napi_value res, chans, v;
+  NAPI_CHECK(napi_create_object(env, &res));
+  const int outCh = mono ? 1 : nch;
+  NAPI_CHECK(napi_create_array_with_length(env, frames ? (size_t)outCh : 0, &chans));
+  int allFinite = 1;
+  if (frames && mono && nch > 1) {
+    napi_value ab, ta;
+    void *p;
+    NAPI_CHECK(napi_create_arraybuffer(env, frames * sizeof(float), &p, &ab));
+    float *dst = p;
+    for (size_t i = 0; i < frames; i++) {
+      double acc = 0;
+      for (int c = 0; c < nch; c++) acc += pcm[i * (size_t)nch + c];
+      dst[i] = nch == 2 ? (float)(0.5 * acc) : (float)(acc / nch);
+      allFinite &= isfinite(dst[i]) != 0;
+    }
+    NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, ab, 0, &ta));
+    NAPI_CHECK(napi_set_element(env, chans, 0, ta));
+  } else if (frames) {
+    for (int c = 0; c < nch; c++) {
+      napi_value ab, ta;
+      void *p;
+      NAPI_CHECK(napi_create_arraybuffer(env, frames * sizeof(float), &p, &ab));
+      float *dst = p;
+      const float *s = pcm + c;
+      for (size_t i = 0; i < frames; i++) {
+        dst[i] = s[i * (size_t)nch];
+        allFinite &= isfinite(dst[i]) != 0;
+      }
+      NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, ab, 0, &ta));
+      NAPI_CHECK(napi_set_element(env, chans, (uint32_t)c, ta));
+    }
+  }
+  NAPI_CHECK(napi_set_named_property(env, res, "channels", chans));
+  NAPI_CHECK(napi_create_double(env, (double)rate, &v));
+  NAPI_CHECK(napi_set_named_property(env, res, "sampleRate", v));
+  NAPI_CHECK(napi_create_int32(env, errors, &v));
+  NAPI_CHECK(napi_set_named_property(env, res, "errors", v));
+  NAPI_CHECK(napi_create_string_utf8(env, first, NAPI_AUTO_LENGTH, &v));
+  NAPI_CHECK(napi_set_named_property(env, res, "firstError", v));
+  NAPI_CHECK(napi_get_boolean(env, allFinite, &v));
+  NAPI_CHECK(napi_set_named_property(env, res, "finite", v));
+  return res;
 }
 
 /* ---- MP3 through the system's libmpg123 (dlopen) ---- */
@@ -304,6 +528,8 @@ napi_value Mp3Open(napi_env env, napi_callback_info info) {
   const long *rates;
   size_t nr;
   mp.rates(&rates, &nr);
+  /* Not MPG123_MONO_MIX: it averages the channels' spectra before the hybrid filterbank, which is
+     wrong where the two channels use different block types (|Δ| 0.33 on a real_dev file). */
   int ok = mp.param2(h, MPG123_ADD_FLAGS, MPG123_QUIET | MPG123_GAPLESS, 0) == MPG123_OK && mp.format_none(h) == MPG123_OK;
   for (size_t i = 0; ok && i < nr; i++) ok = mp.format(h, rates[i], MPG123_MONO | MPG123_STEREO, MPG123_ENC_FLOAT_32) == MPG123_OK;
   ok = ok && mp.open_feed(h) == MPG123_OK;
@@ -349,8 +575,6 @@ napi_value Mp3Decode(napi_env env, napi_callback_info info) {
     snprintf(first, sizeof first, "%s", mp.strerror(d->h));
   }
   size_t used = 0; /* bytes of d->pcm filled */
-  long rateAtStart = d->rate;
-  int chAtStart = d->channels;
   for (int spins = 0;; spins++) {
     if (d->cap - used < 65536) {
       size_t cap = d->cap ? 2 * d->cap : 1 << 20;
@@ -380,43 +604,281 @@ napi_value Mp3Decode(napi_env env, napi_callback_info info) {
     if (!*first) snprintf(first, sizeof first, "%s", mp.strerror(d->h));
     if (spins > 10000) break;
   }
-  (void)rateAtStart, (void)chAtStart;
+  return decoded_result(env, d->pcm, used / sizeof(float) / (size_t)(d->channels > 0 ? d->channels : 1), d->channels > 0 ? d->channels : 1, mono, d->rate, errors, first);
+}
+
+/* ---- Ogg Vorbis through the system's libvorbisfile (dlopen) ---- */
+
+/*
+ * The few declarations used, from vorbis/vorbisfile.h and vorbis/codec.h (libvorbisfile.so.3, ABI
+ * stable since 2002). OggVorbis_File is caller-allocated and its layout is private: we reserve
+ * OV_FILE_BYTES for it (944 bytes on x86-64 with libvorbis 1.3.7), checked below when the headers
+ * are installed.
+ */
+typedef struct {
+  size_t (*read_func)(void *ptr, size_t size, size_t nmemb, void *datasource);
+  int (*seek_func)(void *datasource, int64_t offset, int whence);
+  int (*close_func)(void *datasource);
+  long (*tell_func)(void *datasource);
+} OvCallbacks;
+typedef struct {
+  int version;
+  int channels;
+  long rate;
+  long bitrate_upper, bitrate_nominal, bitrate_lower, bitrate_window;
+  void *codec_setup;
+} VorbisInfo;
+enum { OV_FILE_BYTES = 4096, OV_HOLE = -3 };
+#if defined(__has_include)
+#if __has_include(<vorbis/vorbisfile.h>)
+#include <vorbis/vorbisfile.h>
+_Static_assert(sizeof(OggVorbis_File) <= OV_FILE_BYTES, "OV_FILE_BYTES too small for this libvorbisfile");
+_Static_assert(sizeof(ov_callbacks) == sizeof(OvCallbacks) && sizeof(vorbis_info) == sizeof(VorbisInfo), "vorbisfile declarations differ");
+#endif
+#endif
+static struct {
+  int (*open_callbacks)(void *datasource, void *vf, const char *initial, long ibytes, OvCallbacks callbacks);
+  int (*clear)(void *vf);
+  long (*read_float)(void *vf, float ***pcm, int samples, int *bitstream);
+  VorbisInfo *(*info)(void *vf, int link);
+} ov;
+static char ovError[256] = "not loaded";
+static pthread_mutex_t ovLock = PTHREAD_MUTEX_INITIALIZER;
+static int ovTried = 0;
+
+/* Load `name` once per process (later names are ignored); "" when usable, else why not. */
+static const char *ov_load(const char *name) {
+  pthread_mutex_lock(&ovLock);
+  if (!ovTried) {
+    ovTried = 1;
+    void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      snprintf(ovError, sizeof ovError, "%s not found (apt-get install libvorbisfile3)", name);
+    } else {
+      *(void **)(&ov.open_callbacks) = dlsym(lib, "ov_open_callbacks");
+      *(void **)(&ov.clear) = dlsym(lib, "ov_clear");
+      *(void **)(&ov.read_float) = dlsym(lib, "ov_read_float");
+      *(void **)(&ov.info) = dlsym(lib, "ov_info");
+      if (!ov.open_callbacks || !ov.clear || !ov.read_float || !ov.info) snprintf(ovError, sizeof ovError, "%s lacks the ov_* functions", name);
+      else ovError[0] = 0;
+    }
+  }
+  pthread_mutex_unlock(&ovLock);
+  return ovError;
+}
+
+#undef FN
+#define FN "oggAvailable"
+/* oggAvailable(libraryName) -> "" or why not (the first call's name is the one loaded). */
+napi_value OggAvailable(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, FN)) return NULL;
+  char name[256];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok || len == 0 || len >= sizeof name - 1)
+    return throw_range(env, FN, "argument 0 must be a library name");
+  napi_value r;
+  NAPI_CHECK(napi_create_string_utf8(env, ov_load(name), NAPI_AUTO_LENGTH, &r));
+  return r;
+}
+
+/*
+ * One stream. JS pushes the file's bytes in order; libvorbisfile pulls them through read_func from
+ * `in` (a non-seekable source). libvorbisfile treats "no bytes" as the end of the stream, and
+ * running dry in the middle of a chained stream's headers would lose its place, so it reads only
+ * while more than OGG_LOOKAHEAD bytes it has not taken are buffered, or once the input has ended.
+ * It opens (reads the three headers) once the bytes suffice: a failed open starts over from the
+ * first byte when twice as many are buffered, so headers of any size open.
+ */
+enum { OGG_LOOKAHEAD = 1 << 18, OGG_MAX_SAMPLES = 1 << 18 };
+typedef struct {
+  void *vf;                  /* OV_FILE_BYTES, 64-byte aligned */
+  int open, failed, ended;
+  unsigned char *in;         /* bytes pushed and not yet dropped */
+  size_t len, pos, cap;      /* pos: the next byte read_func hands out */
+  size_t nextTry;            /* open again once len reaches this */
+  long rate;
+  int channels;
+} Ogg;
+
+static size_t ogg_read(void *ptr, size_t size, size_t nmemb, void *src) {
+  Ogg *d = src;
+  errno = 0;
+  if (size == 0) return 0;
+  size_t n = nmemb, avail = (d->len - d->pos) / size;
+  if (n > avail) n = avail;
+  memcpy(ptr, d->in + d->pos, n * size);
+  d->pos += n * size;
+  return n;
+}
+
+static void ogg_free(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  Ogg *d = data;
+  if (d->open) ov.clear(d->vf);
+  free(d->vf);
+  free(d->in);
+  free(d);
+}
+
+#undef FN
+#define FN "oggOpen"
+napi_value OggOpen(napi_env env, napi_callback_info info) {
+  (void)info;
+  if (ovError[0]) return throw_range(env, FN, ovError);
+  Ogg *d = calloc(1, sizeof *d);
+  if (!d || !(d->vf = aligned_alloc(64, OV_FILE_BYTES))) {
+    free(d);
+    return throw_range(env, FN, "out of memory");
+  }
+  memset(d->vf, 0, OV_FILE_BYTES);
+  d->nextTry = 1 << 16;
+  napi_value ext;
+  if (napi_create_external(env, d, ogg_free, NULL, &ext) != napi_ok) {
+    ogg_free(env, d, NULL);
+    return throw_range(env, FN, "cannot create handle");
+  }
+  return ext;
+}
+
+static const char *ov_error_name(long code) {
+  switch (code) {
+    case -128: return "read error";
+    case -129: return "internal fault";
+    case -130: return "unimplemented feature";
+    case -131: return "invalid argument";
+    case -132: return "not a Vorbis stream";
+    case -133: return "bad Vorbis header";
+    case -134: return "unsupported Vorbis version";
+    case -137: return "invalid stream section (bad link)";
+    default: return "decoder error";
+  }
+}
+
+/*
+ * oggDecode(handle, bytes: Uint8Array, end: boolean, mono: boolean)
+ *   -> { channels, sampleRate, errors, firstError, finite, more }
+ * Appends the bytes (`end`: none follow) and returns the samples decoded from them, at most
+ * OGG_MAX_SAMPLES / channels frames: `more` says the call stopped there and should be repeated (with no bytes) before
+ * the next push, so a small stream that decodes to hours never becomes one huge block. Channels
+ * come in Vorbis order. A fatal decoder error stops the stream: `errors` 1 and `firstError` say
+ * why, and every later call returns nothing.
+ */
+#undef FN
+#define FN "oggDecode"
+napi_value OggDecode(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv, FN)) return NULL;
+  Ogg *d;
+  if (napi_get_value_external(env, argv[0], (void **)&d) != napi_ok || !d || !d->vf) return throw_range(env, FN, "argument 0 must be an oggOpen handle");
+  unsigned char *bytes;
+  size_t nBytes;
+  bool end = false, mono = false;
+  if (!get_typed(env, argv[1], napi_uint8_array, (void **)&bytes, &nBytes)) return throw_range(env, FN, "argument 1 must be a Uint8Array");
+  if (napi_get_value_bool(env, argv[2], &end) != napi_ok || napi_get_value_bool(env, argv[3], &mono) != napi_ok)
+    return throw_range(env, FN, "arguments 2 (end) and 3 (mono) must be booleans");
+  if (d->ended && nBytes > 0) return throw_range(env, FN, "bytes pushed after the end");
+  d->ended |= end;
+  int errors = 0;
+  char first[200] = "";
+  /* Drop what libvorbisfile has taken (never before it opens: a failed open starts over). */
+  if (d->open && d->pos > 0 && d->pos >= d->len / 2) {
+    memmove(d->in, d->in + d->pos, d->len - d->pos);
+    d->len -= d->pos, d->pos = 0;
+  }
+  if (nBytes > 0 && !d->failed) {
+    if (d->len + nBytes > d->cap) {
+      size_t cap = d->cap ? d->cap : 1 << 16;
+      while (cap < d->len + nBytes) cap *= 2;
+      unsigned char *p = realloc(d->in, cap);
+      if (!p) return throw_range(env, FN, "out of memory");
+      d->in = p, d->cap = cap;
+    }
+    memcpy(d->in + d->len, bytes, nBytes);
+    d->len += nBytes;
+  }
+  if (!d->open && !d->failed && (d->ended || d->len >= d->nextTry)) {
+    const OvCallbacks cb = {ogg_read, NULL, NULL, NULL};
+    d->pos = 0;
+    const int r = ov.open_callbacks(d, d->vf, NULL, 0, cb); /* clears vf itself on failure */
+    if (r == 0) {
+      const VorbisInfo *vi = ov.info(d->vf, -1);
+      d->open = 1;
+      d->rate = vi ? vi->rate : 0;
+      d->channels = vi ? vi->channels : 0;
+      if (d->channels < 1 || d->channels > 255 || d->rate < 1) {
+        d->failed = 1, errors = 1;
+        snprintf(first, sizeof first, "Vorbis header declares %d channels at %ld Hz", d->channels, d->rate);
+      }
+    } else if (d->ended) {
+      d->failed = 1, errors = 1;
+      snprintf(first, sizeof first, "%s (ov_open %d)", ov_error_name(r), r);
+    } else {
+      d->pos = 0;
+      d->nextTry = 2 * d->len;
+    }
+  }
+  size_t frames = 0;
+  const int nch = d->channels > 0 ? d->channels : 1, outCh = mono ? 1 : nch;
+  const size_t maxFrames = OGG_MAX_SAMPLES / (size_t)nch;
+  bool more = false;
+  int allFinite = 1;
+  /* The block is written straight into the JS arrays (allocated at the first samples). */
+  napi_value abs[256];
+  float *dst[256];
+  if (d->open && !d->failed) {
+    while (frames < maxFrames && (d->ended || d->len - d->pos > OGG_LOOKAHEAD)) {
+      float **pcm;
+      int bs;
+      const long n = ov.read_float(d->vf, &pcm, (int)(maxFrames - frames), &bs);
+      if (n == 0) break; /* the end (or, before `end`, the buffered bytes ran dry: more come) */
+      if (n == OV_HOLE) continue; /* pages missing (the JS page filter counts them) */
+      if (n < 0) {
+        d->failed = 1, errors = 1;
+        snprintf(first, sizeof first, "%s (ov_read_float %ld)", ov_error_name(n), n);
+        break;
+      }
+      const VorbisInfo *vi = ov.info(d->vf, -1);
+      if (!vi || vi->channels != d->channels || vi->rate != d->rate) {
+        /* A chained stream whose next link has another format: not supported, stop here. */
+        d->failed = 1, errors = 1;
+        snprintf(first, sizeof first, "a chained Ogg stream changes format (%d ch, %ld Hz, then %d ch, %ld Hz)", d->channels, d->rate, vi ? vi->channels : 0,
+                 vi ? vi->rate : 0);
+        break;
+      }
+      if (frames == 0)
+        for (int c = 0; c < outCh; c++) {
+          void *p;
+          NAPI_CHECK(napi_create_arraybuffer(env, maxFrames * sizeof(float), &p, &abs[c]));
+          dst[c] = p;
+        }
+      if (mono && nch > 1) {
+        /* The mean of the channels, as toMono (mono.ts): summed in double, rounded once to float. */
+        float *o = dst[0] + frames;
+        for (long i = 0; i < n; i++) {
+          double acc = 0;
+          for (int c = 0; c < nch; c++) acc += pcm[c][i];
+          o[i] = nch == 2 ? (float)(0.5 * acc) : (float)(acc / nch);
+          allFinite &= isfinite(o[i]) != 0;
+        }
+      } else {
+        for (int c = 0; c < nch; c++) {
+          float *o = dst[c] + frames;
+          memcpy(o, pcm[c], (size_t)n * sizeof(float));
+          for (long i = 0; i < n; i++) allFinite &= isfinite(o[i]) != 0;
+        }
+      }
+      frames += (size_t)n;
+    }
+    more = frames >= maxFrames;
+  }
   napi_value res, chans, v;
   NAPI_CHECK(napi_create_object(env, &res));
-  const int nch = d->channels > 0 ? d->channels : 1;
-  const size_t frames = used / sizeof(float) / (size_t)nch;
-  const int outCh = mono ? 1 : nch;
   NAPI_CHECK(napi_create_array_with_length(env, frames ? (size_t)outCh : 0, &chans));
-  int allFinite = 1;
-  if (frames && mono && nch > 1) {
-    /* The mean of the channels, as toMono (mono.ts): summed in double, rounded once to float. */
-    napi_value ab, ta;
-    void *p;
-    NAPI_CHECK(napi_create_arraybuffer(env, frames * sizeof(float), &p, &ab));
-    float *dst = p;
-    const float *s = d->pcm;
-    for (size_t i = 0; i < frames; i++) {
-      double acc = 0;
-      for (int c = 0; c < nch; c++) acc += s[i * (size_t)nch + c];
-      dst[i] = nch == 2 ? (float)(0.5 * acc) : (float)(acc / nch);
-      allFinite &= isfinite(dst[i]) != 0;
-    }
-    NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, ab, 0, &ta));
-    NAPI_CHECK(napi_set_element(env, chans, 0, ta));
-  } else if (frames) {
-    for (int c = 0; c < nch; c++) {
-      napi_value ab, ta;
-      void *p;
-      NAPI_CHECK(napi_create_arraybuffer(env, frames * sizeof(float), &p, &ab));
-      float *dst = p;
-      const float *s = d->pcm + c;
-      for (size_t i = 0; i < frames; i++) {
-        dst[i] = s[i * (size_t)nch];
-        allFinite &= isfinite(dst[i]) != 0;
-      }
-      NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, ab, 0, &ta));
-      NAPI_CHECK(napi_set_element(env, chans, (uint32_t)c, ta));
-    }
+  for (int c = 0; frames && c < outCh; c++) {
+    napi_value ta;
+    NAPI_CHECK(napi_create_typedarray(env, napi_float32_array, frames, abs[c], 0, &ta));
+    NAPI_CHECK(napi_set_element(env, chans, (uint32_t)c, ta));
   }
   NAPI_CHECK(napi_set_named_property(env, res, "channels", chans));
   NAPI_CHECK(napi_create_double(env, (double)d->rate, &v));
@@ -427,5 +889,7 @@ napi_value Mp3Decode(napi_env env, napi_callback_info info) {
   NAPI_CHECK(napi_set_named_property(env, res, "firstError", v));
   NAPI_CHECK(napi_get_boolean(env, allFinite, &v));
   NAPI_CHECK(napi_set_named_property(env, res, "finite", v));
+  NAPI_CHECK(napi_get_boolean(env, more, &v));
+  NAPI_CHECK(napi_set_named_property(env, res, "more", v));
   return res;
 }

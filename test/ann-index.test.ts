@@ -1,7 +1,7 @@
 /** The in-process ANN index (usearch HNSW): recall against the exact scan, filters, persistence, updates. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AnnIndex, EXACT_SUBSET_ROWS } from '../src/search/annIndex.js';
+import { AnnIndex, EXACT_SUBSET_ROWS, RERANK_FACTOR, RERANK_MIN } from '../src/search/annIndex.js';
 import { exactSearch, normalize, recallAtK } from '../src/search/vectors.js';
 import { IoError, UsageError } from '../src/util/errors.js';
 import { Rng } from '../src/util/rng.js';
@@ -37,6 +37,20 @@ test('AnnIndex: recall@10 ≥ 0.95 against the exact scan, scores are exact inne
   assert.ok(recall >= 0.95, `recall@10 ${recall}`);
   assert.throws(() => index.search(new Float32Array(D + 1), 10), UsageError);
   assert.throws(() => index.search(queries[0]!, 0), UsageError);
+});
+
+test('AnnIndex: re-ranking the graph\'s first RERANK_FACTOR·k candidates finds the top k that re-ranking every walked candidate does', () => {
+  const index = AnnIndex.build(data, D); // i8 graph: its own order is only approximate
+  // search(q, 64) re-ranks max(4·64, 32) = 256 candidates: all that ef 256 walks.
+  assert.ok(RERANK_FACTOR * 64 >= 256 && RERANK_MIN < 256, 'the reference re-ranks every candidate, the k = 10 query fewer');
+  let same = 0, total = 0;
+  for (const q of queries) {
+    const capped = index.search(q, 10).map((h) => h.row);
+    const all = index.search(q, 64).slice(0, 10).map((h) => h.row);
+    same += capped.filter((r) => all.includes(r)).length;
+    total += 10;
+  }
+  assert.ok(same / total >= 0.99, `capped re-rank agrees with the full re-rank on ${same}/${total} hits`);
 });
 
 test('AnnIndex filters: a genre-sized subset (exact scan), a large subset (graph + oversampling), excluded rows', () => {

@@ -3,7 +3,8 @@
  * dir, append-only file fsynced on every write) and stops. Faults: a worker killed with SIGKILL
  * in the middle of a job, Redis restarted between batches, the writer killed and `index` re-run.
  * Every time, each track must be stored exactly once, none lost, with vectors bit-identical to a
- * single-process `index` of the same files; a broken file is a failed job listed in the summary.
+ * single-process `index` of the same files, whether the workers decode on their own thread
+ * (--jobs 1) or on a front-end pool (--jobs 2); a broken file is a failed job listed in the summary.
  * Skips cleanly where redis-server is not installed.
  */
 import { after, before, describe, test } from 'node:test';
@@ -101,8 +102,8 @@ describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-ser
   // Each job waits 300 ms after starting, so a kill lands mid-job. One BLAS thread, as in this
   // process: OpenBLAS's thread count changes the last bits of a product, so bit-identical vectors
   // need the same thread count on both sides.
-  const startWorker = () => {
-    const w = child(process.execPath, cliArgs('worker', '--queue', url, '--model', f.model, '--lock-ms', '1500'), { MUSICBERT_WORKER_TEST_DELAY_MS: '300', MUSICBERT_THREADS: '1' });
+  const startWorker = (jobs: number) => {
+    const w = child(process.execPath, cliArgs('worker', '--queue', url, '--model', f.model, '--lock-ms', '1500', '--jobs', String(jobs)), { MUSICBERT_WORKER_TEST_DELAY_MS: '300', MUSICBERT_THREADS: '1' });
     workers.push(w);
     return w;
   };
@@ -155,9 +156,9 @@ describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-ser
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a worker killed mid-job and a Redis restart between batches lose nothing and store nothing twice', async () => {
-    const w1 = startWorker();
-    const w2 = startWorker();
+  test('a worker killed mid-job and a Redis restart between batches lose nothing and store nothing twice (workers on 2 front-end threads)', async () => {
+    const w1 = startWorker(2);
+    const w2 = startWorker(2);
     const db = join(dir, 'db1');
     let restarted: Promise<void> | undefined;
     // The writer starts while the workers load; kill w1 as soon as it is inside its first job.
@@ -181,12 +182,14 @@ describe('indexing through a Redis queue', { skip: hasRedis ? false : 'redis-ser
     w2.proc.kill('SIGTERM');
     assert.equal(await w2.exited, 0, w2.err());
     assert.match(w2.err(), /\d+ done, \d+ failed/);
+    assert.match(w2.err(), /front end on 2 threads/, 'worker 2 decoded on its front-end pool');
+    assert.match(w2.err(), /done [0-9a-f]+: \d+ embedded/, 'worker 2 embedded at least one job');
   });
 
-  test('a writer killed mid-run and re-run stores every track exactly once', async () => {
+  test('a writer killed mid-run and re-run stores every track exactly once (workers decoding on their own thread)', async () => {
     const db = join(dir, 'db2');
-    startWorker();
-    startWorker();
+    startWorker(1);
+    startWorker(1);
     const writer = child(process.execPath, cliArgs('index', '--queue', url, '--model', f.model, '--input', input, '--db', db, '--batch', '2', '--ann', 'off'), { MUSICBERT_THREADS: '1' });
     // Kill it right after its first commit.
     let writerExit: number | null | undefined;

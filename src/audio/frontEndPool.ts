@@ -82,6 +82,11 @@ export class FrontEndPool {
     for (let i = 0; i < size; i++) this.addWorker();
   }
 
+  /** A worker died: every call fails from now on (a caller that lives on replaces the pool). */
+  get broken(): boolean {
+    return this.failure !== undefined;
+  }
+
   /** logMelFromFile(path) on a worker. */
   logMel(path: string): Promise<LogMel> {
     if (this.closed) return Promise.reject(new UsageError('FrontEndPool: used after close()'));

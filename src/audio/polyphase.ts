@@ -6,13 +6,14 @@
  *
  * Design (for a 16 kHz output): passband to 7.5 kHz (the top of the highest mel band), stopband
  * from 8.5 kHz at ≥ 90 dB; the 8–8.5 kHz band that aliases lands in 7.5–8 kHz, above every mel
- * band. Taps per output = Kaiser length for that transition at the input rate (≈ 150 at 32 kHz,
- * ≈ 205 at 44.1 kHz), each phase normalised to unit DC gain. Checked against libsamplerate's best
- * converter in test/audio-resample.test.ts. The inner loop runs in C when the addon is built
- * (native/frontend.c firPolyphase: the same products summed in double, in another order).
+ * band. Taps per output = Kaiser length for that transition at the input rate (184 at 32 kHz,
+ * 252 × 160 phases at 44.1 kHz, 276 at 48 kHz), each phase normalised to unit DC gain. Checked
+ * against libsamplerate's best converter in test/audio-resample.test.ts. The inner loop runs in C when the addon is built
+ * (native/frontend.c firRun: the same products, summed in float with AVX2 and phase by phase).
  */
 import { UsageError } from '../util/errors.js';
-import { audioNative } from './native.js';
+import type { NativeFirHandle } from '../tensor/native.js';
+import { audioNative, type AudioNative } from './native.js';
 
 export interface PolyphaseDesign {
   /** Reduced ratio: L output samples per M input samples. */
@@ -94,6 +95,14 @@ function computeDesign(fromRate: number, toRate: number, attenuationDb: number):
   return { up, down, taps, table, passbandHz, stopbandHz, attenuationDb: A };
 }
 
+/** The addon's aligned copy of a design's table, made once per design (and thread). */
+const nativeTables = new WeakMap<PolyphaseDesign, NativeFirHandle>();
+function nativeTable(native: AudioNative, d: PolyphaseDesign): NativeFirHandle {
+  let h = nativeTables.get(d);
+  if (!h) nativeTables.set(d, (h = native.firDesign(d.table, d.up, d.taps)));
+  return h;
+}
+
 /**
  * A streaming polyphase converter. push() returns the outputs whose whole input window has
  * arrived (a view into a reused buffer); the caller flushes the end by pushing zeros. Output
@@ -134,7 +143,7 @@ export class PolyphaseStream {
     if (this.out.length < n) this.out = new Float32Array(Math.max(n, 1024));
     const buf = this.buf;
     const native = audioNative();
-    if (native && n > 0) native.firPolyphase(table, up, down, taps, buf, -half + 1 - this.bufStart, this.t, n, this.out);
+    if (native && n > 0) native.firRun(nativeTable(native, this.d), down, buf, -half + 1 - this.bufStart, this.t, n, this.out);
     else for (let i = 0; i < n; i++) {
       const tm = (this.t + i) * down;
       const n0 = Math.floor(tm / up);

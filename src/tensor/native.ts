@@ -77,18 +77,44 @@ export interface NativeAddon {
   maxPool2x2Grad(heap: ArrayBuffer, x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   im2colT3x3(heap: ArrayBuffer, x: number, out: number, n: number, h: number, w: number, c: number): void;
   // The audio front end (native/frontend.c; the JS twins are in src/audio, see src/audio/native.ts).
-  firPolyphase(table: Float32Array, up: number, down: number, taps: number, buf: Float32Array, base: number, t0: number, n: number, out: Float32Array): void;
+  /** An aligned, padded copy of a polyphase design's [up, taps] table, for firRun. */
+  firDesign(table: Float32Array, up: number, taps: number): NativeFirHandle;
+  /** out[i] = output t0 + i of the design: Σ_j table[p, j] · buf[floor((t0 + i)·down / up) + base + j] (polyphase.ts). */
+  firRun(h: NativeFirHandle, down: number, buf: Float32Array, base: number, t0: number, n: number, out: Float32Array): void;
   /** Returns the index (from 0) of the first frame that is not finite, or -1. */
   logMelFrames(src: Float32Array, srcStart: number, n: number, out: Float32Array, f0: number, hann: Float64Array, rise: Float64Array, segStart: Int32Array): number;
   /** '' when libmpg123.so.0 loaded, else why not. */
   mp3Available(): string;
   mp3Open(): NativeMp3Handle;
   /** `finite`: every sample returned is finite (checked while deinterleaving); `mono`: one channel, the channels' mean. */
-  mp3Decode(h: NativeMp3Handle, bytes: Uint8Array, mono: boolean): { channels: Float32Array[]; sampleRate: number; errors: number; firstError: string; finite: boolean };
+  mp3Decode(h: NativeMp3Handle, bytes: Uint8Array, mono: boolean): NativeDecoded;
+  /** '' when the library `name` (libvorbisfile.so.3) loaded, else why not; the first call's name is the one loaded. */
+  oggAvailable(name: string): string;
+  oggOpen(): NativeOggHandle;
+  /**
+   * Push the next bytes (`end`: no more follow); returns what they complete, in Vorbis channel
+   * order, at most 2^18 samples: `more` asks for another call (with no bytes) before the next push.
+   */
+  oggDecode(h: NativeOggHandle, bytes: Uint8Array, end: boolean, mono: boolean): NativeDecoded & { more: boolean };
 }
+
+/** A block from a native decoder: `finite` = every sample is finite (checked while deinterleaving); `mono`: one channel, the channels' mean. */
+export interface NativeDecoded {
+  channels: Float32Array[];
+  sampleRate: number;
+  errors: number;
+  firstError: string;
+  finite: boolean;
+}
+
+/** An opaque FIR table (freed by the garbage collector). */
+export type NativeFirHandle = { readonly __fir: unique symbol };
 
 /** An opaque libmpg123 decoder (freed by the garbage collector). */
 export type NativeMp3Handle = { readonly __mp3: unique symbol };
+
+/** An opaque libvorbisfile decoder (freed by the garbage collector). */
+export type NativeOggHandle = { readonly __ogg: unique symbol };
 
 export const ADDON_FILE = 'musicbert_native.node';
 

@@ -7,9 +7,15 @@
  * job back in the queue after `lockMs` (BullMQ). A file that does not decode is listed, with its
  * error, in the job's result (the rest of the batch is embedded); a model that is not the store's
  * fails the job at once (UnrecoverableError); any other error is retried with exponential back-off. `close()` (SIGTERM in the CLI) finishes the job in flight.
+ *
+ * With `jobs` > 1 the files of a job are decoded to log-mel on that many front-end threads
+ * (FrontEndPool, as `index --jobs`) while this thread runs the model: the log-mel is the same
+ * code either way, so the vectors do not depend on `jobs`.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import { FrontEndPool } from '../../audio/frontEndPool.js';
+import { UsageError } from '../../util/errors.js';
 import { embedBatch, type BatchEmbedder } from '../indexer.js';
 import { encodeVector, type EmbedJob, type EmbedResult } from './jobs.js';
 
@@ -29,6 +35,8 @@ export interface WorkerOptions {
   onJob?: (event: 'start' | 'done' | 'failed', job: Job<EmbedJob, EmbedResult>, detail?: string) => void;
   /** Fault injection for tests: ms to wait after a job starts, before embedding. */
   delayMs?: number;
+  /** Front-end threads (default 1: decoded on this thread). */
+  jobs?: number;
 }
 
 export interface EmbedWorker {
@@ -43,6 +51,9 @@ export function startWorker(opts: WorkerOptions): EmbedWorker {
   const { space } = opts;
   const stats = { done: 0, failed: 0 };
   const lockMs = opts.lockMs ?? 30000;
+  const jobs = opts.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer (got ${jobs})`);
+  let pool = jobs > 1 ? new FrontEndPool(jobs) : undefined;
   const process = async (job: Job<EmbedJob, EmbedResult>): Promise<EmbedResult> => {
     const data = job.data;
     if (data.model !== space.fingerprint) {
@@ -50,7 +61,14 @@ export function startWorker(opts: WorkerOptions): EmbedWorker {
     }
     opts.onJob?.('start', job);
     if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-    const { entries, failed } = await embedBatch(space, data.items);
+    let feed: ReturnType<FrontEndPool['prefetch']> | undefined;
+    if (pool?.broken) {
+      // A front-end thread died (out of memory, a native fault): start a fresh pool for this job.
+      void pool.close();
+      pool = new FrontEndPool(jobs);
+    }
+    if (pool) feed = pool.prefetch(data.items.map((it) => it.path));
+    const { entries, failed } = await embedBatch(space, data.items, undefined, feed ? (_, i) => (feed as NonNullable<typeof feed>).get(i) : undefined);
     return { tracks: entries.map((e) => ({ id: e.id, durationS: e.durationS, ...(e.bpm !== undefined ? { bpm: e.bpm } : {}), vector: encodeVector(e.vector) })), failed };
   };
   const worker = new Worker<EmbedJob, EmbedResult>(opts.queue, process, {
@@ -73,7 +91,10 @@ export function startWorker(opts: WorkerOptions): EmbedWorker {
   worker.on('error', () => {});
   return {
     stats,
-    close: () => worker.close(),
+    close: async () => {
+      await worker.close();
+      await pool?.close();
+    },
   };
 }
 
