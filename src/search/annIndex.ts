@@ -56,8 +56,13 @@ export const DEFAULT_ANN_CONFIG: AnnConfig = { connectivity: 32, expansionAdd: 1
 export const RERANK_FACTOR = 4;
 export const RERANK_MIN = 32;
 
-/** At or below this many allowed rows a filtered query scans them exactly instead of the graph. */
-export const EXACT_SUBSET_ROWS = 20000;
+/**
+ * At or below this many allowed rows a filtered query scans them exactly instead of the graph.
+ * Measured at 1M random 64-d rows (bench/searchScale.ts): a 5 % filter (50k rows) through the graph
+ * gave recall@10 0.70 at p50 5.3 ms, while the exact scan of all 1M took 121 ms, i.e. about 6 ms
+ * for 50k rows with recall 1; so subsets up to 64k rows are scanned.
+ */
+export const EXACT_SUBSET_ROWS = 65536;
 
 export interface AnnHit {
   row: number;
