@@ -149,6 +149,28 @@ test('like this but calmer, more like the second one, questions about the focus 
   assert.equal(picked.focus!.id, toward.results[2]!.id);
 });
 
+test('a direction word the model lacks uses a known synonym, and says so ("darker": dark → gloomy)', async () => {
+  const moodAxes: Record<string, [number, number]> = { gloomy: [5, -1], bright: [5, 1] };
+  const moodModel: ConversationModel = {
+    ...model,
+    embedText: async (t) => (typeof t === 'string' ? [t] : [...t]).map((x) => {
+      const v = textVector(x);
+      for (const w of x.toLowerCase().split(/[^a-z]+/)) { const a = moodAxes[w]; if (a) v[a[0]] = (v[a[0]] as number) + a[1]; }
+      return normalize(v);
+    }),
+    unknownWords: (t) => model.unknownWords(t).filter((w) => !(w in moodAxes)),
+  };
+  const c = new Conversation(moodModel, view, { k: 10 });
+  const start = await c.turn('fast drums');
+  const darker = await c.turn('darker');
+  assert.deepEqual(darker.unknownWords, ['dark'], '"dark" is still reported as unknown');
+  assert.match(darker.notes.join(' '), /“dark” is not in the model's vocabulary: using its synonym “gloomy”/, 'the stand-in is named');
+  assert.ok(darker.explanation.terms.some((t) => t.label === 'bright − gloomy'), `the direction is bright − gloomy (${darker.explanation.terms.map((t) => t.label).join(', ')})`);
+  assert.equal(darker.results.length, start.results.length, 'the turn applied and kept the list length');
+  const brighter = await c.turn('brighter');
+  assert.ok(!brighter.explanation.terms.some((t) => t.label === 'bright − gloomy'), 'the opposite turn cancels the same pair (one key per pair)');
+});
+
 test('unknown words are reported, failed turns change nothing, and sessions are deterministic', async () => {
   const c = new Conversation(model, view, { k: 5 });
   const first = await c.turn('slow piano');

@@ -22,6 +22,22 @@ export const ANTONYMS: Readonly<Record<string, string>> = {
   upbeat: 'mellow', mellow: 'upbeat', bright: 'dark', dark: 'bright',
 };
 
+/**
+ * Stand-ins for a direction word the model's vocabulary lacks, closest first: a catalogue's mood
+ * vocabulary (AllMusic's, say) has "gloomy" and "somber" where a listener says "darker". Plain
+ * English, not any one catalogue's; a stand-in is always reported in the turn's notes.
+ */
+export const SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  dark: ['gloomy', 'somber', 'sombre', 'brooding', 'bleak', 'ominous'],
+  bright: ['cheerful', 'sunny', 'joyous'],
+  happy: ['cheerful', 'joyful', 'joyous'],
+  sad: ['melancholy', 'sorrowful', 'mournful'],
+  calm: ['peaceful', 'relaxed', 'tranquil', 'soothing'],
+  energetic: ['lively', 'energetic', 'rousing', 'exuberant'],
+  quiet: ['soft', 'gentle'],
+  loud: ['intense', 'raucous'],
+};
+
 export type QuestionPlan =
   | { kind: 'yes-no'; question: string; yes: string; no: string }
   | { kind: 'choice'; question: string; topic: string; options: string[]; template: string; multi: boolean };

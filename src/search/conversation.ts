@@ -20,7 +20,7 @@
  * ("back"). The same turns on the same catalogue and model give the same results.
  */
 import { UsageError } from '../util/errors.js';
-import { ANTONYMS, INSTRUMENTS, askTrack, type Answer } from './ask.js';
+import { ANTONYMS, INSTRUMENTS, SYNONYMS, askTrack, type Answer } from './ask.js';
 import type { Catalogue } from './catalogue.js';
 import { labelKey, loadCatalogueView, type CatalogueView } from './catalogueView.js';
 import type { AudioInput } from './jointSpace.js';
@@ -372,11 +372,22 @@ export class Conversation {
 
   /** Term for a direction word: text(word) − text(opposite) when an opposite is known, text(word) alone otherwise. */
   private async directionTerm(word: string, weight: number, unknown: string[], notes: string[]): Promise<Term | undefined> {
-    const w = word.trim();
+    let w = word.trim();
     if (TEMPO_WORDS.has(w) && this.view.tempo) return this.tempoTerm(w === 'fast' ? weight : -weight);
+    let anti: string | undefined = ANTONYMS[w];
+    // A word (or its opposite) the model lacks, with a known synonym: the synonym stands in, said so.
+    const standIn = (x: string, what: string): string => {
+      const lacking = this.model.unknownWords(x);
+      const s = lacking.length > 0 ? SYNONYMS[x]?.find((y) => this.model.unknownWords(y).length === 0) : undefined;
+      if (s === undefined) return x;
+      unknown.push(...lacking);
+      notes.push(`“${x}”${what} is not in the model's vocabulary: using its synonym “${s}”`);
+      return s;
+    };
+    w = standIn(w, '');
+    if (anti) anti = standIn(anti, ` (the opposite of “${word.trim()}”)`);
     const missing = this.model.unknownWords(w);
     unknown.push(...missing);
-    let anti: string | undefined = ANTONYMS[w];
     const antiMissing = anti ? this.model.unknownWords(anti) : [];
     if (missing.length > 0 && (!anti || antiMissing.length > 0)) {
       notes.push(`“${w}” is not in the model's vocabulary: not applied`);
