@@ -297,7 +297,8 @@ async function jointFold(space: JointSpace, frontend: LogMelSource, test: readon
     rel.push(r);
   }
   if (qs.length > 0 && kept.length > 0) {
-    const qv = await space.embedText(qs.map((w) => promptFor(w, fitTemplate(space, o.queryTemplate))));
+    const template = fitTemplate(space, o.queryTemplate);
+    const qv = await space.embedText(qs.map((w) => promptFor(w, template)));
     // Per query, so folds are pooled query by query (a fold is a sample of queries, not a unit).
     qs.forEach((w, q) => {
       const m = tagRetrievalMetrics([qv[q] as Float32Array], vectors, [rel[q] as number[]]);
@@ -310,7 +311,8 @@ async function jointFold(space: JointSpace, frontend: LogMelSource, test: readon
   }
   const withGenre = kept.map((t, i) => ({ g: t.genre, i })).filter((x): x is { g: string; i: number } => x.g !== undefined);
   if (trainGenres.length > 1 && withGenre.length > 0) {
-    const gv = await space.embedText(trainGenres.map((g) => promptFor(g, fitTemplate(space, o.genreTemplate))));
+    const template = fitTemplate(space, o.genreTemplate);
+    const gv = await space.embedText(trainGenres.map((g) => promptFor(g, template)));
     for (const { g, i } of withGenre) {
       let best = 0;
       let bestScore = -Infinity;
