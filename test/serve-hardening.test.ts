@@ -30,20 +30,13 @@ function oggSilence(name: string, seconds: number): Uint8Array {
 }
 
 /**
- * 20 minutes of silence in a small Ogg (made once): decoding and embedding it take seconds even on an
- * idle machine (a minute decoded faster than the tests' 300 ms wait and 1.5 s limit there).
+ * An hour of silence in a small Ogg (made once). Its decode takes seconds even at 1,000× real time,
+ * while the small body arrives and reaches the worker in milliseconds, so a 300 ms wait or a 0.3 s
+ * limit falls mid-decode on any machine (the CI machine decoded 20 minutes inside 1.5 s).
  */
-const LONG_S = 1200;
+const LONG_S = 3600;
 let longOgg: Uint8Array | undefined;
 const longSilence = (): Uint8Array => (longOgg ??= oggSilence('long.ogg', LONG_S));
-/**
- * An hour of silence for the time-limit test, whose limit is 0.3 s: the decode of an hour takes
- * seconds even at 1,000× real time (the CI machine decoded 20 minutes inside a 1.5 s limit), while
- * the small body arrives and reaches the worker in milliseconds, so the limit falls mid-decode.
- */
-const HOUR_S = 3600;
-let hourOgg: Uint8Array | undefined;
-const hourSilence = (): Uint8Array => (hourOgg ??= oggSilence('hour.ogg', HOUR_S));
 
 let cat: Catalogue;
 let srv: RunningServer;
@@ -112,7 +105,7 @@ test('a WAV whose header and size say it is too long is refused before decoding'
 
 test('GET /api/info is answered while an upload decodes', { skip: !hasFfmpeg && 'ffmpeg not installed' }, async () => {
   const long = longSilence();
-  const s = await startServer({ catalogue: cat, port: 0, limits: { maxDurationS: 3600 } });
+  const s = await startServer({ catalogue: cat, port: 0, limits: { maxDurationS: 2 * LONG_S } });
   try {
     const order: string[] = [];
     let sent!: () => void;
@@ -136,9 +129,9 @@ test('GET /api/info is answered while an upload decodes', { skip: !hasFfmpeg && 
 });
 
 test('the time limit stops a long decode with a 503, and the worker is replaced', { skip: !hasFfmpeg && 'ffmpeg not installed' }, async () => {
-  const long = hourSilence();
+  const long = longSilence();
   const model = await WorkerModel.start({ modelDir: cat.space.modelDir!, workers: 1 });
-  const s = await startServer({ catalogue: cat, port: 0, model, limits: { maxDurationS: 2 * HOUR_S, requestTimeoutMs: 300 } });
+  const s = await startServer({ catalogue: cat, port: 0, model, limits: { maxDurationS: 2 * LONG_S, requestTimeoutMs: 300 } });
   try {
     const r = await send(s.port, '/api/upload', { body: long });
     assert.equal(r.status, 503, JSON.stringify(r.body).slice(0, 300));
