@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderMarkdown, summariseRow, writeReport, type RunResult, type Table1 } from '../src/eval/report.js';
@@ -112,4 +112,19 @@ test('feature cache key: a learned row is recomputed when what its training trac
   assert.notEqual(await changed({ labels: { quadrant: 'Q1' } }), base, 'a label column of a training track');
   assert.notEqual(await changed({}, [{ ...corpus.albums[0]!, reviews: ['loud drums'] }]), base, 'a review of its album');
   assert.notEqual(await cacheKey(localRepresentation, ctx(corpus)), base, 'another row');
+  // The audio is keyed by its bytes: a re-mounted or copied dataset (new mtimes) keeps its runs.
+  const dir = await mkdtemp(join(tmpdir(), 'mb-key-'));
+  try {
+    const audioPath = join(dir, 'a.wav');
+    await writeFile(audioPath, Uint8Array.of(1, 2, 3, 4));
+    const real = { ...corpus, tracks: [{ ...track, audioPath }] };
+    const onDisk = await cacheKey(fullRepresentation, ctx(real));
+    await utimes(audioPath, new Date(), new Date(Date.now() + 10_000));
+    assert.equal(await cacheKey(fullRepresentation, ctx(real)), onDisk, 'a new mtime on the same bytes keeps the key');
+    await writeFile(join(dir, 'b.wav'), Uint8Array.of(1, 2, 3, 5));
+    await rename(join(dir, 'b.wav'), audioPath);
+    assert.notEqual(await cacheKey(fullRepresentation, ctx(real)), onDisk, 'other bytes at the same path change the key');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -196,7 +196,7 @@ test('CLI: pretrain --json prints the summary; bad options are usage errors', as
   assert.ok(!existsSync(join(root, 'x', 'musicbert')));
 });
 
-test('patch cache: hit returns the stored patches, a corrupt entry is recomputed, keys follow the file', async () => {
+test('patch cache: hit returns the stored patches, a corrupt entry is recomputed, keys follow the file\'s content', async () => {
   const dir = join(root, 'cache-test');
   await mkdir(dir, { recursive: true });
   const track = { ...corpus.tracks[0]!, audioPath: join(dir, 'copy.wav') };
@@ -212,7 +212,14 @@ test('patch cache: hit returns the stored patches, a corrupt entry is recomputed
   assert.deepEqual(b.data, a.data, 'recomputed after corruption');
   const key = await audioKey(track.audioPath);
   await utimes(track.audioPath, new Date(), new Date(Date.now() + 5000));
-  assert.notEqual(await audioKey(track.audioPath), key, 'a touched file gets a new key');
+  assert.equal(await audioKey(track.audioPath), key, 'a touched file (same bytes, new mtime) keeps its key');
+  const copy = join(dir, 'copy-elsewhere.wav');
+  await copyFile(track.audioPath, copy);
+  assert.equal(await audioKey(copy), key, 'a copy of the same bytes has the same key');
+  const bytes = await readFile(copy);
+  bytes[bytes.length - 1] ^= 1; // one bit of the last sample
+  await writeFile(join(dir, 'changed.wav'), bytes);
+  assert.notEqual(await audioKey(join(dir, 'changed.wav')), key, 'changed bytes get a new key');
   await assert.rejects(audioKey(join(root, 'missing.wav')), /cannot read audio file/);
   const w = { x: { shape: [2], data: Float32Array.of(1, 2) } };
   assert.equal(weightsHash(w), weightsHash({ x: { shape: [2], data: Float32Array.of(1, 2) } }));

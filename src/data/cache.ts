@@ -1,7 +1,7 @@
 /**
  * On-disk cache of the two expensive per-track products of pre-training:
  *  - log-mel patches [n, 96, 64] of each audio file (decode + resample + log-mel), keyed by the
- *    file's path, size and mtime and the front-end version, so stage 1 and re-runs skip decoding;
+ *    file's content (sha256) and the front-end version, so stage 1 and re-runs skip decoding;
  *  - the frozen encoder's patch vectors [n, 128] of a whole corpus, one file per (encoder weights,
  *    corpus) hash, so stage 2 (and a re-run with other objectives) reuses them.
  * Files are safetensors written atomically; a corrupt or mismatched entry is recomputed, never
@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, stat, access } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TrackRecord } from './corpus.js';
 import { patchesFromFile, toPatches, PATCH_SIZE, type PatchSet } from '../audio/index.js';
@@ -17,6 +17,7 @@ import { loadSafetensors, saveSafetensors, type TensorMap } from '../util/safete
 import { Progress } from '../util/progress.js';
 import { DatasetError } from '../util/errors.js';
 import { corpusCacheDir } from '../util/runDirs.js';
+import { Lru } from '../util/lru.js';
 
 /** Bump when the audio front end changes its output, to invalidate cached patches. */
 export const PATCH_CACHE_VERSION = 1;
@@ -48,16 +49,41 @@ export async function defaultCacheDir(dataDir: string, fallback: string): Promis
   }
 }
 
-/** Cache key of one audio file: its absolute path, size, mtime and the front-end version. */
+/**
+ * The identity of one audio file's bytes: sha256 of its content, memoised per (path, size, mtime)
+ * within the process. Content, not the mtime, because a copy of a dataset (a restore, a re-mounted
+ * share, `cp` without `-p`) gives every file a new mtime: keyed on it, every cache and every
+ * pre-training fingerprint went stale and a finished run refused to be reused. Reading the bytes
+ * costs one pass over the files (about a second for 150 MB), small beside decoding them.
+ */
+const contentHashes = new Lru<string, Promise<string>>(1 << 16);
+
+function contentSha(abs: string, size: number, mtimeMs: number): Promise<string> {
+  const memo = `${abs}|${size}|${mtimeMs}`;
+  let pending = contentHashes.get(memo);
+  if (!pending) {
+    pending = new Promise<string>((res, rej) => {
+      const h = createHash('sha256');
+      createReadStream(abs)
+        .on('data', (chunk) => h.update(chunk))
+        .on('error', rej)
+        .on('end', () => res(h.digest('hex')));
+    });
+    contentHashes.set(memo, pending);
+    pending.catch(() => contentHashes.delete(memo));
+  }
+  return pending;
+}
+
+/** Cache key of one audio file: its size, the sha256 of its bytes and the front-end version. */
 export async function audioKey(audioPath: string): Promise<string> {
   const abs = resolve(audioPath);
-  let s;
   try {
-    s = await stat(abs);
+    const s = await stat(abs);
+    return sha(`patches-v${PATCH_CACHE_VERSION}|${s.size}|${await contentSha(abs, s.size, s.mtimeMs)}`).slice(0, 32);
   } catch (err) {
     throw new DatasetError(`cannot read audio file (${(err as Error).message})`, abs, { cause: err });
   }
-  return sha(`patches-v${PATCH_CACHE_VERSION}|${abs}|${s.size}|${s.mtimeMs}`).slice(0, 32);
 }
 
 async function tryLoad(path: string, name: string, width: number): Promise<{ data: Float32Array; count: number } | undefined> {

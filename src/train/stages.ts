@@ -72,7 +72,7 @@ export interface StageData {
   /** Concept names and each track's concept indices (see ConceptSpec). */
   vocabulary: string[];
   labels: Map<string, number[]>;
-  /** Hash of the training and validation tracks: ids, audio files (path, size, mtime) and concepts. */
+  /** Hash of the training and validation tracks: ids, audio content and concepts. */
   fingerprint: string;
 }
 

@@ -1,38 +1,47 @@
 /**
  * On-disk cache of per-track features: one safetensors file per (representation, seed, inputs),
  * written atomically. The key hashes everything the features depend on — the representation's
- * name, version and settings, the seed, every track's id and audio file (path, size, mtime) and
+ * name, version and settings, the seed, every track's id and audio file (path and content) and
  * which tracks it trained on with what they carry (tags, genre, labels, text) — so a changed input never reuses a stale vector.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { audioKey } from '../../data/cache.js';
 import { featureCachePath } from '../../util/runDirs.js';
 import { loadSafetensors, saveSafetensors } from '../../util/safetensors.js';
 import type { FeatureMatrix } from '../types.js';
 import type { RepContext, Representation } from './types.js';
 
+/** A file's content key, or 'missing' (a track whose audio is gone still has a row to key). */
 async function fileStamp(path: string): Promise<string> {
   try {
-    const s = await stat(path);
-    return `${s.size}:${Math.floor(s.mtimeMs)}`;
+    return await audioKey(path);
   } catch {
     return 'missing';
   }
 }
 
+/**
+ * Everything pre-training on ctx's training corpus can learn from, one line per track: id, audio
+ * path and content, split, tags, genre, label columns, sign labels and text (its own and its album's
+ * reviews). A learned row's features and its model directories are keyed on it.
+ */
+export async function trainingStamp(ctx: RepContext): Promise<string> {
+  const reviews = new Map(ctx.trainCorpus.albums.map((a) => [a.id, a.reviews]));
+  const lines = await Promise.all(
+    ctx.trainCorpus.tracks.map(async (t) => {
+      const text = JSON.stringify([t.genre ?? '', t.labels ?? {}, t.texts ?? [], reviews.get(t.albumId ?? '') ?? []]);
+      return `${t.id}\t${t.audioPath}\t${await fileStamp(t.audioPath)}\t${t.split}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}\t${text}`;
+    }),
+  );
+  return lines.join('\n');
+}
+
 export async function cacheKey(rep: Representation, ctx: RepContext): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify({ rep: rep.name, version: rep.version, settings: rep.settings(ctx), seed: rep.learned ? ctx.seed : 0 }));
-  for (const t of ctx.corpus.tracks) h.update(`\n${t.id}\t${t.audioPath}\t${await fileStamp(t.audioPath)}`);
-  if (rep.learned) {
-    h.update('\ntrain');
-    // Everything pre-training can learn from: tags, genre, label columns, text (a track's own and its album's reviews).
-    const reviews = new Map(ctx.trainCorpus.albums.map((a) => [a.id, a.reviews]));
-    for (const t of ctx.trainCorpus.tracks) {
-      const text = JSON.stringify([t.genre ?? '', t.labels ?? {}, t.texts ?? [], reviews.get(t.albumId ?? '') ?? []]);
-      h.update(`\n${t.id}\t${t.audioPath}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}\t${text}`);
-    }
-  }
+  const stamps = await Promise.all(ctx.corpus.tracks.map((t) => fileStamp(t.audioPath)));
+  ctx.corpus.tracks.forEach((t, i) => h.update(`\n${t.id}\t${t.audioPath}\t${stamps[i]}`));
+  if (rep.learned) h.update(`\ntrain\n${await trainingStamp(ctx)}`);
   return h.digest('hex').slice(0, 20);
 }
 

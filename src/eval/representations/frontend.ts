@@ -1,7 +1,7 @@
 /**
  * The log-mel front end shared by every representation: one decode + log-mel per audio file per
  * evaluation run (memoised), and the fixed-size patches the convnets read. Given a cache
- * directory, spectrograms also persist on disk (keyed by file path, size and mtime), so a re-run
+ * directory, spectrograms also persist on disk (keyed by the file's content), so a re-run
  * on the same catalogue decodes nothing: decoding 380 30-s MP3s costs minutes of CPU.
  */
 import { join } from 'node:path';

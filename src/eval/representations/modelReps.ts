@@ -16,6 +16,7 @@
  * that seed starts from it (`encoderFrom`), so the mlm / mim / full rows differ only in the
  * objective. Pre-training sees only the training corpus (held-out tracks removed).
  */
+import { createHash } from 'node:crypto';
 import type { TrackRecord } from '../../data/corpus.js';
 import { MusicBertPipeline, type PatchVectors } from '../../model/pipeline.js';
 import { tf } from '../../tensor/backend.js';
@@ -26,6 +27,7 @@ import { OBJECTIVES } from '../../train/musicbertLoss.js';
 import { preset, type PresetName } from '../../train/presets.js';
 import type { FeatureMatrix, RepName } from '../types.js';
 import type { LogMelSource } from './frontend.js';
+import { trainingStamp } from './cache.js';
 import type { PretrainRecipe, RepContext, Representation } from './types.js';
 
 function presetFor(ctx: RepContext): PresetName {
@@ -57,18 +59,14 @@ function recipeKey(ctx: RepContext): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** A short, stable name for the training set, so runs on different training data never share a directory. */
-function runDir(ctx: RepContext, what: string): string {
-  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: `${trainingKey(ctx)}${recipeKey(ctx)}` }, what);
-}
-
-function trainingKey(ctx: RepContext): string {
-  let h = 0x811c9dc5;
-  for (const t of ctx.trainCorpus.tracks) {
-    const s = `${t.id}\t${t.audioPath}\t${t.split}\n`;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
+/**
+ * A stage's directory, named by everything its training depends on (the training tracks' audio
+ * content and annotations, the recipe), so runs on other data never share a directory and a finished
+ * run is found again after the dataset is copied or re-mounted.
+ */
+async function runDir(ctx: RepContext, what: string): Promise<string> {
+  const key = createHash('sha256').update(await trainingStamp(ctx)).digest('hex').slice(0, 16);
+  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: `${key}${recipeKey(ctx)}` }, what);
 }
 
 function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out: string): Parameters<typeof pretrain>[0] {
@@ -88,7 +86,7 @@ function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out
 /** The seed's stage-1 encoder directory, training it on first use. */
 async function encoderDir(ctx: RepContext, rep: RepName): Promise<string> {
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 0, total: 1 });
-  const r = await trainEncoder(basePretrain(ctx, ['mlm'], runDir(ctx, 'encoder')));
+  const r = await trainEncoder(basePretrain(ctx, ['mlm'], await runDir(ctx, 'encoder')));
   ctx.onProgress?.({ rep, seed: ctx.seed, stage: 'encoder', done: 1, total: 1 });
   return r.encoderDir;
 }
@@ -211,7 +209,7 @@ function rowModelConfig(ctx: RepContext, name: MusicBertRow): Parameters<typeof 
 export async function musicBertDirs(ctx: RepContext, name: MusicBertRow): Promise<{ encoderDir: string; modelDir: string }> {
   const encDir = await encoderDir(ctx, name);
   const modelConfig = rowModelConfig(ctx, name);
-  const r = await pretrain({ ...basePretrain(ctx, MUSICBERT_OBJECTIVES[name], runDir(ctx, name)), encoderFrom: encDir, ...(modelConfig ? { modelConfig } : {}) });
+  const r = await pretrain({ ...basePretrain(ctx, MUSICBERT_OBJECTIVES[name], await runDir(ctx, name)), encoderFrom: encDir, ...(modelConfig ? { modelConfig } : {}) });
   return { encoderDir: encDir, modelDir: r.modelDir };
 }
 
