@@ -11,7 +11,8 @@
  * Each share is printed beside a seeded random top 10 of the same catalogue, as `chat` does.
  * Starts: every held-out clip ("like this") and one query per genre9 value the model knows ("jazz").
  *
- * Model: `pretrain --config real` on the other artists only (catalogueFolds, 5 artist-grouped
+ * Mood directions use the model's music prototypes (the training clips' mood words), never the
+ * held-out clips' tags. Model: `pretrain --config real` on the other artists only (catalogueFolds, 5 artist-grouped
  * folds, seed 0: fold 0 is held out), in CHAT_REAL_OUT (default runs/chat-real): pretrain reuses a
  * finished model, and the held-out vectors are cached beside it by model fingerprint, so a re-run
  * only replays the conversations. CHAT_REAL_DATA overrides the clips' folder. Skips when absent.
@@ -147,7 +148,7 @@ export const chatRealBenchmark: Benchmark = {
       const held = [...clips.values()];
       const view = catalogueView(space.dim, kept.map(({ t, v }) => ({ id: t.id, path: t.audioPath, durationS: t.durationS ?? 30, tags: t.tags, genre: t.genre, vector: v })));
       const text = new TextCache(space, 4096);
-      const cm: ConversationModel = { embedText: (x) => text.embedText(x), unknownWords: (x) => space.unknownWords(x), embedAudio: (a) => space.embedAudio(a) };
+      const cm: ConversationModel = { embedText: (x) => text.embedText(x), unknownWords: (x) => space.unknownWords(x), embedAudio: (a) => space.embedAudio(a), ...(space.prototypes ? { prototypes: space.prototypes } : {}) };
       const lab = (rs: readonly ResultTrack[]): MoodClip[] => rs.map((x) => clips.get(x.id) as MoodClip);
 
       const genre9 = [...new Set(kept.map(({ t }) => t.genre).filter((g): g is string => !!g))].sort();

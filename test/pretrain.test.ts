@@ -18,6 +18,7 @@ import { audioKey, trackPatches, weightsHash } from '../src/data/cache.js';
 import { parseObjectives, parseWeights } from '../src/train/musicbertLoss.js';
 import { loadCheckpoint } from '../src/model/checkpoint.js';
 import { MusicBert } from '../src/model/musicbert.js';
+import { MusicBertPipeline } from '../src/model/pipeline.js';
 import { spawnSync } from 'node:child_process';
 import { repoRoot } from './shared.js';
 import { main } from '../src/cli.js';
@@ -88,6 +89,27 @@ test('all objectives: every loss falls on the tiny corpus; checkpoints written a
   assert.equal(model.config.numConcepts, corpus.tagVocabulary.length);
   assert.equal(model.config.vocabSize, tokenizer!.size);
   model.dispose();
+  // the music prototypes of the training tracks' tags travel with the model, and load with it
+  const pipeline = await MusicBertPipeline.load(join(root, 'full'));
+  try {
+    const train = corpus.tracks.filter((t) => t.split === 'train');
+    const tag = train[0]!.tags[0]!;
+    const proto = pipeline.prototypes?.get(tag.toLowerCase());
+    assert.ok(proto, `a prototype for "${tag}" (${[...(pipeline.prototypes?.keys() ?? [])].join(', ')})`);
+    assert.equal(proto.count, train.filter((t) => t.tags.some((x) => x.toLowerCase() === tag.toLowerCase())).length, 'one per training track tagged so');
+    assert.equal(proto.vector.length, pipeline.dim);
+    // The prototype is the mean of those tracks' vectors by the one embedding path (embedAudio's).
+    const tagged = train.filter((t) => t.tags.some((x) => x.toLowerCase() === tag.toLowerCase()));
+    const mean = new Float64Array(pipeline.dim);
+    for (const t of tagged) {
+      const v = await pipeline.embedAudio(t.audioPath);
+      for (let i = 0; i < mean.length; i++) mean[i]! += v[i]! / tagged.length;
+    }
+    const worst = Math.max(...[...mean].map((x, i) => Math.abs(x - proto.vector[i]!)));
+    assert.ok(worst < 1e-4, `prototype = mean of its tracks' embedAudio vectors (worst difference ${worst})`);
+  } finally {
+    pipeline.dispose();
+  }
   assert.deepEqual(full.summary.tracks, { train: corpus.tracks.filter((t) => t.split === 'train').length, valid: corpus.tracks.filter((t) => t.split === 'valid').length, skipped: 0 });
   // nothing half-written left behind
   for (const dir of [join(root, 'full')]) assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.tmp')), []);

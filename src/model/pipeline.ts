@@ -43,6 +43,7 @@ import { CHECKPOINT_FILES } from './checkpoint.js';
 import { MusicBert } from './musicbert.js';
 import { toSegments } from './segments.js';
 import { loadVocabulary, saveVocabulary, type ModelVocabulary } from './vocabulary.js';
+import { loadPrototypes, savePrototypes, type Prototype } from './prototypes.js';
 
 /**
  * A track to embed: a file path, encoded file bytes, 16 kHz (or `sampleRate`) mono samples, or
@@ -95,6 +96,8 @@ export class MusicBertPipeline {
   private disposed = false;
   /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
   vocabulary: ModelVocabulary | undefined;
+  /** Lower-cased tag → the mean joint vector of the training tracks tagged so (prototypes.safetensors), when saved. */
+  prototypes: Map<string, Prototype> | undefined;
 
   private constructor(
     /** The frozen patch encoder (its concept head gives Table 1's concept row). */
@@ -128,6 +131,12 @@ export class MusicBertPipeline {
     const vocabulary = await loadVocabulary(dir);
     const pipeline = await MusicBertPipeline.loadParts({ encoder, musicbert }, { ...opts, modelDir: dir });
     pipeline.vocabulary = vocabulary;
+    try {
+      pipeline.prototypes = await loadPrototypes(dir, pipeline.dim);
+    } catch (err) {
+      pipeline.dispose();
+      throw err;
+    }
     return pipeline;
   }
 
@@ -163,6 +172,7 @@ export class MusicBertPipeline {
     await this.encoder.save(dirs.encoder);
     await this.model.save(dirs.model);
     if (this.vocabulary) await saveVocabulary(resolve(modelDir), this.vocabulary);
+    if (this.prototypes) await savePrototypes(resolve(modelDir), this.prototypes);
   }
 
   /** The shared Transformer (UsageError for an encoder-only pipeline). */

@@ -13,7 +13,10 @@
  * the joint space orders tempo only a little better than chance; the turn reports the list's
  * median measured tempo before and after. "with piano" in a catalogue that labels tracks piano also
  * adds a term preferring them (1 for labelled tracks, standardised like the rest): a preference,
- * where a negation's label is a filter.
+ * where a negation's label is a filter. A mood direction ("happier", "darker", "calmer") whose two
+ * ends the model has music prototypes for (model/prototypes.ts: the mean vector of its training
+ * tracks tagged with the word or a synonym, at least MIN_PROTOTYPE_TRACKS each) is taken between
+ * them, in music, instead of between two sentences.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
@@ -25,6 +28,7 @@ import type { Catalogue } from './catalogue.js';
 import { labelKey, loadCatalogueView, type CatalogueView } from './catalogueView.js';
 import type { AudioInput } from './jointSpace.js';
 import { parseTurn, type Criterion, type Operation, type TrackRef } from './refine.js';
+import { MIN_PROTOTYPE_TRACKS, prototypeOf, type Prototype } from '../model/prototypes.js';
 import { scoreRows, topK } from './vectors.js';
 import { DEFAULT_TEMPLATE, fitTemplate, promptFor, type TextEmbedder } from './zeroShot.js';
 
@@ -32,6 +36,12 @@ import { DEFAULT_TEMPLATE, fitTemplate, promptFor, type TextEmbedder } from './z
 export interface ConversationModel extends TextEmbedder {
   unknownWords(texts: string | readonly string[]): string[];
   embedAudio(input: AudioInput): Promise<Float32Array>;
+  /**
+   * The model's music prototypes, lower-cased tag → the mean joint vector of the training tracks
+   * tagged so (tagPrototypes), when the model has them: a mood direction is then taken between
+   * two prototypes, in music, rather than between two sentences.
+   */
+  prototypes?: ReadonlyMap<string, Prototype>;
 }
 
 export interface ConversationOptions {
@@ -191,6 +201,7 @@ export class Conversation {
       embedText: (t) => catalogue.text.embedText(t),
       unknownWords: (t) => space.unknownWords(t),
       embedAudio: (a) => space.embedAudio(a),
+      ...(space.prototypes ? { prototypes: space.prototypes } : {}),
     };
     return new Conversation(model, view, rest);
   }
@@ -375,6 +386,17 @@ export class Conversation {
     let w = word.trim();
     if (TEMPO_WORDS.has(w) && this.view.tempo) return this.tempoTerm(w === 'fast' ? weight : -weight);
     let anti: string | undefined = ANTONYMS[w];
+    // Both ends with music the model was trained on, tagged with the word or a synonym: the
+    // direction between their prototypes. On real music the joint space's text side orders mood
+    // only a little better than chance, while tagged training tracks carry it (bench chat-real).
+    const p = anti !== undefined && this.model.prototypes ? [prototypeOf(this.model.prototypes, w, SYNONYMS[w]), prototypeOf(this.model.prototypes, anti, SYNONYMS[anti])] : [];
+    if (p[0] && p[1] && p[0].count >= MIN_PROTOTYPE_TRACKS && p[1].count >= MIN_PROTOTYPE_TRACKS) {
+      const [pp, pn] = w < anti! ? [p[0], p[1]] : [p[1], p[0]];
+      const v = new Float32Array(this.view.dim);
+      for (let i = 0; i < v.length; i++) v[i] = pp.vector[i]! - pn.vector[i]!;
+      const label = `music tagged ${pp.tags.join('/')} (${pp.count}) − ${pn.tags.join('/')} (${pn.count})`;
+      return this.makeTerm({ key: `proto:${pp.tags[0]}|${pn.tags[0]}`, kind: 'direction', label, prompts: [] }, v, (w < anti! ? 1 : -1) * weight);
+    }
     // A word (or its opposite) the model lacks, with a known synonym: the synonym stands in, said so.
     const standIn = (x: string, what: string): string => {
       const lacking = this.model.unknownWords(x);

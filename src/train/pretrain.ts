@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ready } from '../tensor/backend.js';
 import type { TrackRecord } from '../data/corpus.js';
-import { cachedEmbeddings, weightsHash, type PatchSet } from '../data/cache.js';
+import { cachedEmbeddings, weightsHash, type PatchSet, type VectorSet } from '../data/cache.js';
 import { describeOrder } from '../data/batches.js';
 import { MusicBert } from '../model/musicbert.js';
 import { musicBertConfig, type MusicBertConfig } from '../model/config.js';
@@ -32,6 +32,8 @@ import { encoderStage, type EncoderOptions } from './encoderStage.js';
 import { OBJECTIVES, meanVariance, parseWeights, stepLoss, validationLoss, type LossSettings, type MusicItem, type ObjectiveName } from './musicbertLoss.js';
 import { preset as getPreset, type PresetName } from './presets.js';
 import { modelVocabulary, saveVocabulary } from '../model/vocabulary.js';
+import { MusicBertPipeline } from '../model/pipeline.js';
+import { PROTOTYPES_FILE, savePrototypes, tagPrototypes } from '../model/prototypes.js';
 import { readPreviousRun, reuseRule, stageData, stageSummary, type StageData, type StageSummary } from './stages.js';
 
 export { trainEncoder, type EncoderOptions, type EncoderResult } from './encoderStage.js';
@@ -185,6 +187,7 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
   const verdict = reuseRule(previous, { steps, seed: modelSeed, data }, modelDir);
   if (verdict === 'reuse') {
     const st = previous!.state;
+    if (!existsSync(join(resolve(opts.out), PROTOTYPES_FILE))) await writePrototypes(resolve(opts.out), encoderDir, modelDir, d.train, emb.vectors);
     return { modelDir, history: st.history, summary: stageSummary(st.history, st.validation, 0, true), tracks, embeddingsReused: emb.reused, stopped: false };
   }
 
@@ -203,6 +206,7 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
     const cfg = musicBertConfig({ ...p.model, ...opts.modelConfig, musicDim: embedDim, vocabSize: tokenizer?.size ?? 6, numConcepts: Math.max(1, d.vocabulary.length) });
     model = MusicBert.create(cfg, modelSeed);
   }
+  let result: MusicBertResult;
   try {
     const cfg = model.config;
     if (cfg.musicDim !== embedDim) throw new CheckpointError(`musicbert checkpoint expects ${cfg.musicDim}-d music vectors but the encoder gives ${embedDim}-d`, modelDir);
@@ -247,8 +251,31 @@ async function musicBertStage(opts: PretrainOptions, d: StageData, encoderDir: s
       label: 'stage 2 musicbert',
       quiet,
     });
-    return { modelDir, history: r.history, summary: stageSummary(r.history, r.validation, (Date.now() - t0) / 1000, false), tracks, embeddingsReused: emb.reused, stopped: r.stopped };
+    result = { modelDir, history: r.history, summary: stageSummary(r.history, r.validation, (Date.now() - t0) / 1000, false), tracks, embeddingsReused: emb.reused, stopped: r.stopped };
   } finally {
     model.dispose();
+  }
+  if (!result.stopped) await writePrototypes(resolve(opts.out), encoderDir, modelDir, d.train, emb.vectors);
+  return result;
+}
+
+/**
+ * The music prototypes of the training tracks' tags (model/prototypes.ts), saved beside the
+ * checkpoints: each training track's joint vector through the trained model, from its cached
+ * encoder vectors by the path embedAudio takes (toSegments, then the music-only pass).
+ */
+async function writePrototypes(out: string, encoderDir: string, modelDir: string, tracks: readonly TrackRecord[], vectors: ReadonlyMap<string, VectorSet>): Promise<void> {
+  const pipeline = await MusicBertPipeline.loadParts({ encoder: encoderDir, musicbert: modelDir });
+  try {
+    const items: { vector: Float32Array; tags: readonly string[] }[] = [];
+    for (const t of tracks) {
+      const v = vectors.get(t.id);
+      if (!v || v.count === 0 || t.tags.length === 0) continue;
+      const [vector] = await pipeline.embedSegments([toSegments(v.data, v.count, pipeline.model.config.maxMusicLen)]);
+      items.push({ vector: vector as Float32Array, tags: t.tags });
+    }
+    await savePrototypes(out, tagPrototypes(items, pipeline.dim));
+  } finally {
+    pipeline.dispose();
   }
 }
