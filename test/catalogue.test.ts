@@ -14,7 +14,7 @@ import { loadCorpus } from '../src/data/datasets/index.js';
 import { parseColumnMapping, readColumnMapping } from '../src/data/datasets/catalogue.js';
 import { walkAudioFiles } from '../src/data/datasets/audioFiles.js';
 import { assignGroupedFolds } from '../src/eval/folds.js';
-import { catalogueFolds, evaluateGrouped, foldTrainingCorpus, groupCodes } from '../src/eval/grouped.js';
+import { catalogueFolds, evaluateGrouped, foldTrainingCorpus, groupCodes, zeroShotChoices } from '../src/eval/grouped.js';
 import { balancedAccuracy, macroF1 } from '../src/eval/metrics.js';
 import { QUICK_GRID } from '../src/eval/probes.js';
 import { listCatalogue } from '../src/search/indexer.js';
@@ -271,4 +271,13 @@ test('label vocabularies travel with the model and become the zero-shot defaults
   assert.deepEqual(plan.kind === 'choice' ? plan.options : [], ['Blues', 'Pop/Rock']);
   await writeFile(join(dir, 'labels.json'), '{"format":"other"}');
   await assert.rejects(loadVocabulary(dir), /labels\.json: not a musicbert label vocabulary/);
+});
+
+test('zero-shot choices: standardising each label over the clips stops one prompt near every clip from taking them all', () => {
+  // Label 0's prompt sits near every clip (0.9 + noise); the clips' own labels show as a small lift.
+  const truth = [0, 1, 1, 2, 2, 0, 1, 2];
+  const sims = truth.map((t, i) => [0.9 + (t === 0 ? 0.05 : 0) + (i % 3) * 0.001, 0.3 + (t === 1 ? 0.05 : 0), 0.2 + (t === 2 ? 0.05 : 0)]);
+  assert.deepEqual(zeroShotChoices(sims, false), truth.map(() => 0), 'raw: label 0 everywhere');
+  assert.deepEqual(zeroShotChoices(sims, true), truth, 'standardised: each clip its own label');
+  assert.deepEqual(zeroShotChoices([[0.1, 0.1]], true), [0], 'a constant column (no spread) does not divide by zero');
 });
