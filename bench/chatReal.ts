@@ -158,31 +158,39 @@ export const chatRealBenchmark: Benchmark = {
       let rng = new Rng(12);
       const randomTop = (exclude: string | undefined): MoodClip[] => rng.shuffle(held.filter((t) => t.id !== exclude)).slice(0, K);
 
-      const kinds: Record<string, unknown> = {};
-      for (const [kind, spec] of Object.entries(MOOD_KINDS)) {
-        rng = new Rng(12); // each kind's random baseline is the same whatever ran before it
-        let n = 0, ok = 0, rnd = 0, unchanged = 0, wrong = 0;
-        let operation = '';
-        const unknown = new Set<string>();
-        const notes = new Set<string>();
-        for (const s of starts) {
-          const c = new Conversation(cm, view, { k: K });
-          const before = lab((await c.turn(s)).results);
-          const turn = await c.turn(spec.turn);
-          turn.unknownWords.forEach((w) => unknown.add(w));
-          turn.notes.forEach((w) => notes.add(w));
-          operation ||= turn.explanation.operations.join('; ');
-          const verdict = spec.score(before, lab(turn.results));
-          if (verdict === undefined) continue;
-          n++;
-          if (verdict) ok++;
-          const d = spec.share(lab(turn.results)) - spec.share(before);
-          if (d === 0) unchanged++;
-          else if (Math.sign(d) !== spec.way) wrong++;
-          if (spec.score(before, randomTop(clips.has(s) ? s : undefined))) rnd++;
+      // The mood kinds, over a model: the product's (prototypes where the model has them) and,
+      // beside it, the same model with its prototypes hidden (text directions only).
+      const moodKinds = async (cm: ConversationModel): Promise<Record<string, unknown>> => {
+        const kinds: Record<string, unknown> = {};
+        for (const [kind, spec] of Object.entries(MOOD_KINDS)) {
+          rng = new Rng(12); // each kind's random baseline is the same whatever ran before it
+          let n = 0, ok = 0, rnd = 0, unchanged = 0, wrong = 0;
+          let operation = '';
+          const unknown = new Set<string>();
+          const notes = new Set<string>();
+          for (const s of starts) {
+            const c = new Conversation(cm, view, { k: K });
+            const before = lab((await c.turn(s)).results);
+            const turn = await c.turn(spec.turn);
+            turn.unknownWords.forEach((w) => unknown.add(w));
+            turn.notes.forEach((w) => notes.add(w));
+            operation ||= turn.explanation.operations.join('; ');
+            const verdict = spec.score(before, lab(turn.results));
+            if (verdict === undefined) continue;
+            n++;
+            if (verdict) ok++;
+            const d = spec.share(lab(turn.results)) - spec.share(before);
+            if (d === 0) unchanged++;
+            else if (Math.sign(d) !== spec.way) wrong++;
+            if (spec.score(before, randomTop(clips.has(s) ? s : undefined))) rnd++;
+          }
+          kinds[kind] = { asked: spec.asked, turns: n, model: +(ok / Math.max(1, n)).toFixed(3), random: +(rnd / Math.max(1, n)).toFixed(3), unchanged, wrongWay: wrong, operation, unknownWords: [...unknown], notes: [...notes] };
         }
-        kinds[kind] = { asked: spec.asked, turns: n, model: +(ok / Math.max(1, n)).toFixed(3), random: +(rnd / Math.max(1, n)).toFixed(3), unchanged, wrongWay: wrong, operation, unknownWords: [...unknown], notes: [...notes] };
-      }
+        return kinds;
+      };
+      const kinds = await moodKinds(cm);
+      const { prototypes: _hidden, ...textOnly } = cm;
+      const textDirections = cm.prototypes ? await moodKinds(textOnly) : undefined;
 
       rng = new Rng(12);
       let both = 0, genreKept = 0, calmer = 0, rBoth = 0, genreShare = 0, chanceShare = 0;
@@ -216,6 +224,7 @@ export const chatRealBenchmark: Benchmark = {
         heldOutShares: { valencePositive: base(V), arousalPositive: base(A) },
         starts: starts.length, genreQueries: queries, k: K,
         kinds,
+        ...(textDirections ? { textDirectionsOnly: textDirections } : {}),
         allKindsAtLeast80: Object.values(kinds).every((v) => (v as { model: number }).model >= 0.8),
       };
     } finally {
