@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { Index as UsearchIndex, MetricKind, ScalarKind } from 'usearch';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { IoError, UsageError } from '../util/errors.js';
+import { SubsetScanner } from './subsetScan.js';
 import { topK } from './vectors.js';
 
 export interface AnnConfig {
@@ -59,8 +60,8 @@ export const RERANK_MIN = 32;
 /**
  * At or below this many allowed rows a filtered query scans them exactly instead of the graph.
  * Measured at 1M random 64-d rows (bench/searchScale.ts): a 5 % filter (50k rows) through the graph
- * gave recall@10 0.70 at p50 5.3 ms, while the exact scan of all 1M took 121 ms, i.e. about 6 ms
- * for 50k rows with recall 1; so subsets up to 64k rows are scanned.
+ * gave recall@10 0.70 at p50 5.3 ms; scanned exactly it has recall 1, and gathered into one block
+ * (subsetScan.ts) it costs about one unfiltered graph search; so subsets up to 64k rows are scanned.
  */
 export const EXACT_SUBSET_ROWS = 65536;
 
@@ -125,7 +126,9 @@ export class AnnIndex {
     private readonly graph: UsearchIndex,
     /** [rows, dim] the indexed vectors, for exact re-ranking and subset scans. */
     private data: Float32Array,
-  ) {}
+  ) {
+    this.subsets = new SubsetScanner(dim);
+  }
 
   get rows(): number {
     return this.data.length / this.dim;
@@ -214,14 +217,11 @@ export class AnnIndex {
     return m;
   }
 
-  /** Exact top k over the allowed rows. */
+  /** Exact top k over the allowed rows (gathered once per filter list: subsetScan.ts). */
   private scan(query: Float32Array, k: number, allow: ArrayLike<number>, exclude?: ReadonlySet<number>): AnnHit[] {
-    const rows: number[] = [];
-    for (let i = 0; i < allow.length; i++) if (!exclude?.has(allow[i] as number)) rows.push(allow[i] as number);
-    const scores = new Float32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) scores[i] = this.dot(query, rows[i] as number);
-    return topK(scores, k).map((h) => ({ row: rows[h.index] as number, score: h.score }));
+    return this.subsets.scan(this.data, allow, query, k, exclude);
   }
+  private subsets: SubsetScanner;
 
   private dot(query: Float32Array, row: number): number {
     const d = this.dim;

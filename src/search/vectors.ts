@@ -68,15 +68,20 @@ export function topK(scores: Float32Array | Float64Array, k: number): Hit[] {
       i = m;
     }
   };
+  // Indices rise, so a later score equal to the worst kept one loses the tie: once the heap is
+  // full only a strictly greater score enters, one comparison per row (the scan's hot loop).
+  let worst = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i] as number;
     if (Number.isNaN(s)) continue;
     if (heap.length < n) {
       heap.push(i);
       siftUp(heap.length - 1);
-    } else if (worse(heap[0] as number, i)) {
+      if (heap.length === n) worst = scores[heap[0] as number] as number;
+    } else if (s > worst) {
       heap[0] = i;
       siftDown(0);
+      worst = scores[heap[0] as number] as number;
     }
   }
   return heap

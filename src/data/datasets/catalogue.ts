@@ -435,8 +435,3 @@ export async function loadCatalogue(dir: string, opts: CatalogueOptions = {}): P
   const genres = [...new Set(tracks.map((t) => t.genre).filter((g): g is string => g !== undefined))].sort();
   return { tracks, albums, genres, tagVocabulary, problems, labelColumns };
 }
-
-/** Does `dir` look like a catalogue (a sidecar, or at least one audio file anywhere below)? */
-export async function hasCatalogueSidecar(dir: string, mapping?: ColumnMapping): Promise<boolean> {
-  return (await findSidecar(resolve(dir), mapping)) !== undefined;
-}

@@ -78,15 +78,6 @@ export function onePoleCoef(fc: number, sr: number): number {
   return 1 - Math.exp((-TWO_PI * Math.min(fc, sr * 0.49)) / sr);
 }
 
-export function applyOnePoleLowpass(buf: Float32Array, fc: number, sr: number, start = 0, end = buf.length): void {
-  const a = onePoleCoef(fc, sr);
-  let y = 0;
-  for (let i = start; i < end; i++) {
-    y += a * ((buf[i] as number) - y);
-    buf[i] = y;
-  }
-}
-
 export function applyOnePoleHighpass(buf: Float32Array, fc: number, sr: number, start = 0, end = buf.length): void {
   const a = onePoleCoef(fc, sr);
   let y = 0;
