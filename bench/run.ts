@@ -8,7 +8,7 @@ import { benchmarks, type BenchArgs } from './benchmarks.js';
 /** Names match ignoring case and dashes: `real-files` runs realFiles, `search-scale` searchScale. */
 const key = (name: string): string => name.toLowerCase().replace(/-/g, '');
 /** Options that take a value (the next argument); any other `--flag` is boolean. */
-const VALUED = new Set(['sizes', 'seconds']);
+const VALUED = new Set(['sizes', 'seconds', 'peers', 'like', 'like-audio']);
 const wanted: string[] = [];
 const args: BenchArgs = {};
 const argv = process.argv.slice(2);

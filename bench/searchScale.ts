@@ -271,8 +271,8 @@ function compare(rows: number, config: AnnConfig, threads: number, like?: LikeSa
     ? { like: like.source, tracks: like.music.length, textPrompts: like.text.length, effectiveDim: r3(effectiveDimension(like.music)), storedEffectiveDim: r3(effectiveDimension(Array.from({ length: 4096 }, (_, i) => w.data.subarray(i * DIM, (i + 1) * DIM)))) }
     : { random: true, effectiveDim: DIM };
   const out: Record<string, unknown> = { rows, dim: DIM, vectors, queries: QUERIES, buildThreads: threads, annIndex: ours, faiss };
-  const h = (faiss as { hnswFlat?: { buildS: number; musicToMusic: Kind; textToMusic: Kind } }).hnswFlat;
-  if (h) {
+  const h = (faiss as { hnswFlat?: { buildS: number; musicToMusic: Kind; textToMusic: Kind } | string }).hnswFlat;
+  if (typeof h === 'object') {
     out.ratios = {
       textP50_over_faissHnsw: r3(ours.textToMusic.p50Ms / h.textToMusic.p50Ms),
       musicP50_over_faissHnsw: r3(ours.musicToMusic.p50Ms / h.musicToMusic.p50Ms),
