@@ -16,6 +16,9 @@
  * The catalogue carries a tempo measured from each track's audio (estimateTempo on its log-mel,
  * not the generator's BPM), which "slower"/"faster" rank by; they also run without it (the text
  * direction alone), and the estimate's rank correlation with the generator's BPM is printed.
+ * Direction words use the model's music prototypes where it saved them, as the product does
+ * (happier = music tagged happy − sad); the direction kinds also run with the prototypes hidden,
+ * i.e. text(happy) − text(sad).
  *
  * Model and corpus: CHAT_BENCH_MODEL and CHAT_BENCH_DATA, default runs/chat-main/{model,corpus}
  * (made by `musicbert synth --out runs/chat-main/corpus --tracks 200 --seconds 10 --seed 1` and
@@ -106,7 +109,9 @@ export const chatBenchmark: Benchmark = {
       const hidden = catalogueView(space.dim, rows(false));
       const noTempo = catalogueView(space.dim, rows(true, false));
       const text = new TextCache(space, 4096);
-      const cm: ConversationModel = { embedText: (t) => text.embedText(t), unknownWords: (t) => space.unknownWords(t), embedAudio: (a) => space.embedAudio(a) };
+      // The product's model (its music prototypes where saved) and the same model with them hidden.
+      const textOnly: ConversationModel = { embedText: (t) => text.embedText(t), unknownWords: (t) => space.unknownWords(t), embedAudio: (a) => space.embedAudio(a) };
+      const cm: ConversationModel = { ...textOnly, ...(space.prototypes ? { prototypes: space.prototypes } : {}) };
       const genres = [...new Set(held.map((t) => t.genre).filter((g): g is string => !!g))].sort();
       const starts = [...held.map((t) => t.id), ...genres.map((g) => `a ${g === 'hiphop' ? 'hip hop' : g} track`)];
       const lab = (rs: readonly ResultTrack[]) => rs.map((r) => byId.get(r.id) as Labelled);
@@ -115,11 +120,11 @@ export const chatBenchmark: Benchmark = {
       const randomTop = (exclude: string | undefined) => rng.shuffle(held.filter((t) => t.id !== exclude)).slice(0, K);
 
       const runAt = async (w: number): Promise<Record<string, unknown>> => {
-      const tally = async (view: CatalogueView, kind: string): Promise<{ turns: number; model: number; random: number }> => {
+      const tally = async (view: CatalogueView, kind: string, model = cm): Promise<{ turns: number; model: number; random: number }> => {
         let n = 0, ok = 0, rnd = 0;
         rng = new Rng(12);
         for (const s of starts) {
-          const c = new Conversation(cm, view, { k: K, refineWeight: w });
+          const c = new Conversation(model, view, { k: K, refineWeight: w });
           const before = lab((await c.turn(s)).results);
           const seed = byId.get(s);
           const after = lab((await c.turn((KINDS[kind] as { turn: string }).turn)).results);
@@ -134,18 +139,25 @@ export const chatBenchmark: Benchmark = {
 
       const out: Record<string, unknown> = {};
       for (const kind of Object.keys(KINDS)) out[kind] = await tally(labelled, kind);
-      out['slower (text direction, no measured tempo)'] = await tally(noTempo, 'slower');
-      out['faster (text direction, no measured tempo)'] = await tally(noTempo, 'faster');
+      out['slower (text direction, no measured tempo)'] = await tally(noTempo, 'slower', textOnly);
+      out['faster (text direction, no measured tempo)'] = await tally(noTempo, 'faster', textOnly);
+      if (cm.prototypes) {
+        out['slower (prototypes, no measured tempo)'] = await tally(noTempo, 'slower');
+        out['faster (prototypes, no measured tempo)'] = await tally(noTempo, 'faster');
+        out['calmer (text direction, prototypes hidden)'] = await tally(labelled, 'calmer', textOnly);
+        out['happier (text direction, prototypes hidden)'] = await tally(labelled, 'happier', textOnly);
+      }
       out['with piano (space only, labels hidden)'] = await tally(hidden, 'with piano');
       out['without drums (space only, labels hidden)'] = await tally(hidden, 'without drums');
       out['not metal (space only, labels hidden)'] = await tally(hidden, 'not metal');
 
       // "like this but calmer", from every held-out track: genre kept above chance, arousal below "like this".
+      const likeThisCalmer = async (model: ConversationModel): Promise<Record<string, number>> => {
       rng = new Rng(12);
       let n = 0, both = 0, genreKept = 0, calmer = 0, rBoth = 0;
       let genreShare = 0, chanceShare = 0;
       for (const seed of held) {
-        const c = new Conversation(cm, labelled, { k: K, refineWeight: w });
+        const c = new Conversation(model, labelled, { k: K, refineWeight: w });
         const plain = lab((await c.turn(seed.id)).results);
         const refined = lab((await c.turn('like this but calmer')).results);
         const others = held.filter((t) => t.id !== seed.id);
@@ -161,11 +173,14 @@ export const chatBenchmark: Benchmark = {
         if (g > chance && calm) both++;
         if (share(r, (t) => t.genre === seed.genre) > chance && mean(r.map((t) => t.arousal ?? 0)) < mean(plain.map((t) => t.arousal ?? 0))) rBoth++;
       }
-      out['like this but calmer'] = {
+      return {
         turns: n, model: +(both / n).toFixed(3), random: +(rBoth / n).toFixed(3),
         genreAboveChance: +(genreKept / n).toFixed(3), arousalBelowLikeThis: +(calmer / n).toFixed(3),
         meanGenreShareTop10: +genreShare.toFixed(3), meanChanceShare: +chanceShare.toFixed(3),
       };
+      };
+      out['like this but calmer'] = await likeThisCalmer(cm);
+      if (cm.prototypes) out['like this but calmer (text direction, prototypes hidden)'] = await likeThisCalmer(textOnly);
       return out;
       };
       const byWeight: Record<string, Record<string, unknown>> = {};

@@ -1,7 +1,8 @@
 /**
  * The filtered exact scan of the ANN index (src/search/subsetScan.ts): the same top k as a plain
  * scan of the allowed rows, with the native product and without, excluded rows left out, ties to
- * the lower row, blocks re-gathered when the matrix grows and dropped past the byte budget.
+ * the lower row, blocks re-gathered when the matrix grows, kept from a list's second use and
+ * dropped past the byte budget.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +37,7 @@ for (const [name, native] of [['JS loop', undefined], ['native product', loadNat
       for (const h of got) assert.ok(allow.includes(h.row), `row ${h.row} is in the filter`);
       for (let i = 1; i < got.length; i++) assert.ok((got[i - 1] as { score: number }).score >= (got[i] as { score: number }).score, 'best first');
     }
-    assert.equal(scan.cached.blocks, 1, 'one filter list, one gathered block');
+    assert.equal(scan.cached.blocks, 1, 'one filter list used five times, one gathered block');
   });
 }
 
@@ -60,7 +61,11 @@ test('subset scan keeps its blocks within the byte budget, newest kept', () => {
   const scan = new SubsetScanner(D, 2 * blockBytes, undefined);
   const q = normalize(Float32Array.from({ length: D }, (_, j) => j + 1));
   for (const l of lists) scan.scan(data, l, q, 3);
-  assert.deepEqual(scan.cached, { blocks: 2, bytes: 2 * blockBytes }, 'the oldest block was dropped');
+  assert.deepEqual(scan.cached, { blocks: 0, bytes: 0 }, 'a list seen once is scanned, not kept');
+  for (const l of lists) scan.scan(data, l, q, 3);
+  assert.deepEqual(scan.cached, { blocks: 2, bytes: 2 * blockBytes }, 'lists seen twice are kept; the oldest block was dropped');
+  for (let t = 0; t < 5; t++) scan.scan(data, [...(lists[0] as number[])], q, 3); // a fresh array each query, as a combined filter's
+  assert.deepEqual(scan.cached, { blocks: 2, bytes: 2 * blockBytes }, 'one-off lists never enter the cache');
   const tiny = new SubsetScanner(D, 10, undefined);
   assert.deepEqual(tiny.scan(data, lists[0] as number[], q, 3).map((h) => h.row), truth(data, lists[0] as number[], q, 3), 'a filter larger than the budget still scans');
 });
