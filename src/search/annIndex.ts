@@ -120,6 +120,9 @@ async function checkGraphFile(path: string, meta: AnnMeta): Promise<void> {
 }
 
 export class AnnIndex {
+  /** Gathered filter blocks for exact subset scans (subsetScan.ts). */
+  private readonly subsets: SubsetScanner;
+
   private constructor(
     readonly dim: number,
     readonly config: AnnConfig,
@@ -221,7 +224,6 @@ export class AnnIndex {
   private scan(query: Float32Array, k: number, allow: ArrayLike<number>, exclude?: ReadonlySet<number>): AnnHit[] {
     return this.subsets.scan(this.data, allow, query, k, exclude);
   }
-  private subsets: SubsetScanner;
 
   private dot(query: Float32Array, row: number): number {
     const d = this.dim;

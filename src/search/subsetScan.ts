@@ -9,6 +9,7 @@
  * is one sequential read (bench/searchScale.ts measures it as `genreFilter5pct`).
  */
 import { loadNative, type NativeAddon } from '../tensor/native.js';
+import { Lru } from '../util/lru.js';
 import { topK } from './vectors.js';
 
 /** Gathered blocks kept at once, in bytes (a 50k-row 64-d filter is 12.8 MB). */
@@ -26,21 +27,22 @@ interface Block {
 }
 
 export class SubsetScanner {
-  private readonly blocks = new Map<object, Block>();
+  /** Gathered blocks by filter list, bounded by their bytes (a block over the whole budget is not kept). */
+  private readonly blocks: Lru<object, Block>;
   /**
    * Lists scanned once. A list enters the cache on its second scan: a store's posting lists (one
    * genre, one tag) come back as the same array every query, while a combined filter's list is a
    * fresh array per query and would only push useful blocks out.
    */
   private readonly seen = new WeakSet<object>();
-  private bytes = 0;
   private readonly native: NativeAddon | undefined;
 
   constructor(
     readonly dim: number,
-    private readonly maxBytes = SUBSET_CACHE_BYTES,
+    maxBytes = SUBSET_CACHE_BYTES,
     native: NativeAddon | undefined = loadNative(),
   ) {
+    this.blocks = new Lru(maxBytes, (b) => b.buf.byteLength);
     this.native = native;
   }
 
@@ -63,7 +65,10 @@ export class SubsetScanner {
         b.scores[r] = s;
       }
     }
-    if (exclude?.size) for (let i = 0; i < m; i++) if (exclude.has(b.rows[i] as number)) b.scores[i] = Number.NaN; // topK skips NaN
+    // topK skips NaN. The excluded ids are few (the query track), the rows many and sorted: look each id up.
+    if (exclude) for (const r of exclude) {
+      for (let i = lowerBound(b.rows, r); b.rows[i] === r; i++) b.scores[i] = Number.NaN;
+    }
     // Rows are gathered in ascending order, so topK's tie rule (lower index) is the lower row.
     return topK(b.scores, k).map((h) => ({ row: b.rows[h.index] as number, score: h.score }));
   }
@@ -71,24 +76,10 @@ export class SubsetScanner {
   private block(data: Float32Array, allow: ArrayLike<number>): Block {
     const key = allow as object;
     const hit = this.blocks.get(key);
-    if (hit && hit.source === data && hit.rows.length === allow.length) {
-      this.blocks.delete(key); // Map order = recency
-      this.blocks.set(key, hit);
-      return hit;
-    }
-    if (hit) this.drop(key, hit);
+    if (hit && hit.source === data && hit.rows.length === allow.length) return hit;
     const block = this.gather(data, allow);
-    if (!hit && !this.seen.has(key)) {
-      this.seen.add(key);
-      return block;
-    }
-    this.blocks.set(key, block);
-    this.bytes += block.buf.byteLength;
-    // Oldest out first, but never the block just made (one filter larger than the budget still scans).
-    for (const [k, v] of this.blocks) {
-      if (this.bytes <= this.maxBytes || k === key) break;
-      this.drop(k, v);
-    }
+    if (hit || this.seen.has(key)) this.blocks.set(key, block);
+    else this.seen.add(key);
     return block;
   }
 
@@ -106,13 +97,19 @@ export class SubsetScanner {
     return { buf, rows, matrix, query: new Float32Array(buf, m * d * 4, d), scores: new Float32Array(buf, (m * d + d) * 4, m), source: data };
   }
 
-  private drop(key: object, b: Block): void {
-    this.blocks.delete(key);
-    this.bytes -= b.buf.byteLength;
-  }
-
   /** Blocks held and their bytes (for tests and memory reports). */
   get cached(): { blocks: number; bytes: number } {
-    return { blocks: this.blocks.size, bytes: this.bytes };
+    return { blocks: this.blocks.size, bytes: this.blocks.weight };
   }
+}
+
+/** The first index of sorted `xs` whose value is ≥ x (xs.length when none). */
+function lowerBound(xs: Int32Array, x: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((xs[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
