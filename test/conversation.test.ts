@@ -149,6 +149,45 @@ test('like this but calmer, more like the second one, questions about the focus 
   assert.equal(picked.focus!.id, toward.results[2]!.id);
 });
 
+test('"like this but calmer" re-ranks the seed\'s nearest neighbours only, and says so; later refinements keep the pool, a new search drops it', async () => {
+  const cosine = (a: string, b: string): number => {
+    let s = 0;
+    for (let d = 0; d < DIM; d++) s += (view.data[view.row.get(a)! * DIM + d] as number) * (view.data[view.row.get(b)! * DIM + d] as number);
+    return s;
+  };
+  const seed = 't02'; // an energetic track: "calmer" alone would leave its neighbourhood
+  const nearest = TRACKS.map((t) => t.id).filter((id) => id !== seed).sort((a, b) => cosine(seed, b) - cosine(seed, a) || (a < b ? -1 : 1)).slice(0, 12);
+  const c = new Conversation(model, view, { k: 4 }); // pool 3 × k = 12
+  await c.turn(seed);
+  const r = await c.turn('like this but calmer');
+  assert.equal(r.results.length, 4, 'a full list');
+  for (const x of r.results) assert.ok(nearest.includes(x.id), `${x.id} is one of the seed's 12 nearest`);
+  assert.ok(r.explanation.operations.some((o) => /among the 12 tracks nearest to track t02/.test(o)), `operations say so: ${r.explanation.operations.join(' | ')}`);
+  // A tight pool of 5: its members, in the order the whole catalogue's weighted sum gives them.
+  const ranked = async (nearPool: number): Promise<string[]> => {
+    const conv = new Conversation(model, view, { k: 4, nearPool });
+    await conv.turn(seed);
+    return (await conv.turn('like this but calmer')).results.map((x) => x.id);
+  };
+  const tight = await ranked(5);
+  const whole = await ranked(40);
+  const wholeOrder = await (async () => {
+    const conv = new Conversation(model, view, { k: 39, nearPool: 40 });
+    await conv.turn(seed);
+    return (await conv.turn('like this but calmer')).results.map((x) => x.id);
+  })();
+  for (const id of tight) assert.ok(nearest.slice(0, 5).includes(id), `${id} is one of the 5 nearest`);
+  assert.deepEqual(tight, wholeOrder.filter((id) => nearest.slice(0, 5).includes(id)).slice(0, 4), 'the pool keeps the weighted sum\'s order');
+  assert.ok(whole.some((id) => !nearest.slice(0, 5).includes(id)), `without the pool, "calmer" reaches outside the 5 nearest: ${whole.join(',')}`);
+  const more = await c.turn('even calmer');
+  for (const x of more.results) assert.ok(nearest.includes(x.id), `a later refinement stays in the pool: ${x.id}`);
+  const fresh = await c.turn('energetic drums');
+  assert.ok(!fresh.explanation.operations.some((o) => /nearest/.test(o)), 'a new search starts without the pool');
+  const plain = await new Conversation(model, view, { k: 4 }).turn('like t02');
+  assert.ok(!plain.explanation.operations.some((o) => /nearest/.test(o)), 'plain "like this" is a ranking, not a pool');
+  assert.throws(() => new Conversation(model, view, { nearPool: 0 }), UsageError, 'nearPool must be a positive integer');
+});
+
 test('a direction word the model lacks uses a known synonym, and says so ("darker": dark → gloomy)', async () => {
   const moodAxes: Record<string, [number, number]> = { gloomy: [5, -1], bright: [5, 1] };
   const moodModel: ConversationModel = {

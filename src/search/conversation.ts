@@ -16,7 +16,8 @@
  * where a negation's label is a filter. A mood direction ("happier", "darker", "calmer") whose two
  * ends the model has music prototypes for (model/prototypes.ts: the mean vector of its training
  * tracks tagged with the word or a synonym, at least MIN_PROTOTYPE_TRACKS each) is taken between
- * them, in music, instead of between two sentences.
+ * them, in music, instead of between two sentences. "Like this but calmer" re-ranks only the seed's
+ * nearest tracks (nearPool, 3 × k), so "like this" stays true while "but …" orders within it.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
@@ -55,9 +56,15 @@ export interface ConversationOptions {
   maxInput?: number;
   /** Weight of one text refinement ("slower", "with piano") against the query's base term's 1 (default 1). */
   refineWeight?: number;
+  /**
+   * Tracks a "like this but …" turn re-ranks: the seed's nearest neighbours (default 3 × k). A
+   * weighted sum alone trades the one against the other (a strong "calmer" leaves the seed's
+   * genre behind); the pool keeps "like this" true while "but …" orders within it.
+   */
+  nearPool?: number;
 }
 
-const DEFAULTS: Required<ConversationOptions> = { k: 10, maxHistory: 32, maxTerms: 16, maxInput: 500, refineWeight: 1 };
+const DEFAULTS: Required<ConversationOptions> = { k: 10, maxHistory: 32, maxTerms: 16, maxInput: 500, refineWeight: 1, nearPool: 30 };
 
 /** One sentence in a term, with its sign (a direction is a positive minus a negative sentence). */
 export interface TermPrompt {
@@ -163,6 +170,11 @@ interface State {
   results: ResultTrack[];
   focus: FocusTrack | undefined;
   operations: string[];
+  /**
+   * "like this but calmer": the rows of the seed track's nearest neighbours, the only candidates
+   * while the turns refine it ("like this" holds; "but …" re-ranks among its neighbours).
+   */
+  near?: { trackId: string; rows: Int32Array };
 }
 
 const EMPTY: State = { terms: [], excludedLabels: [], excludedIds: [], shown: [], results: [], focus: undefined, operations: [] };
@@ -185,7 +197,7 @@ export class Conversation {
   private turns = 0;
 
   constructor(private readonly model: ConversationModel, private readonly view: CatalogueView, opts: ConversationOptions = {}) {
-    this.opts = { ...DEFAULTS, ...opts };
+    this.opts = { ...DEFAULTS, nearPool: 3 * (opts.k ?? DEFAULTS.k), ...opts };
     if (!(this.opts.refineWeight > 0 && Number.isFinite(this.opts.refineWeight))) throw new UsageError(`Conversation: refineWeight must be a positive number (got ${this.opts.refineWeight})`);
     for (const [k, v] of Object.entries(this.opts)) {
       if (k !== 'refineWeight' && (!Number.isInteger(v) || v < 1)) throw new UsageError(`Conversation: ${k} must be a positive integer (got ${v})`);
@@ -286,7 +298,13 @@ export class Conversation {
         }
         case 'seed': {
           const f = this.resolve(op.ref);
-          s = { ...s, terms: [this.trackTerm(f, 1)], focus: f, operations: [...s.operations, `like ${f.label}: +1 × its vector (the query starts again from it)`] };
+          const { near: _, ...rest } = s;
+          s = { ...rest, terms: [this.trackTerm(f, 1)], focus: f, operations: [...s.operations, `like ${f.label}: +1 × its vector (the query starts again from it)`] };
+          if (op !== ops[ops.length - 1]) {
+            // "like this but …": the rest of the turn re-ranks the seed's neighbours only.
+            const rows = this.neighbours(f);
+            s = { ...s, near: { trackId: f.id, rows }, operations: [...s.operations, `but …: among the ${rows.length} tracks nearest to ${f.label}`] };
+          }
           focusChosen = true;
           break;
         }
@@ -551,6 +569,14 @@ export class Conversation {
     return { id, label: `track ${id}`, vector: this.view.data.subarray(row * d, (row + 1) * d) };
   }
 
+  /** Rows of the nearPool tracks most similar to `f` (itself left out). */
+  private neighbours(f: FocusTrack): Int32Array {
+    const sims = scoreRows(this.view.data, this.view.dim, f.vector);
+    const self = this.view.row.get(f.id);
+    if (self !== undefined) sims[self] = Number.NaN;
+    return Int32Array.from(topK(sims, this.opts.nearPool), (h) => h.index);
+  }
+
   /** Score every catalogue row by the query, leave out filtered rows, keep the top k. */
   private rank(s: State, resetFocus: boolean): State {
     const { dim, data, ids, meta, labels } = this.view;
@@ -571,6 +597,11 @@ export class Conversation {
     // A query's own tracks are not results ("more like the second one" should not show it again).
     for (const t of s.terms) if (t.trackId && t.weight > 0) out.add(this.view.row.get(t.trackId) as number);
     for (const r of out) total[r] = Number.NaN; // topK skips NaN
+    if (s.near) {
+      const keep = new Uint8Array(n);
+      for (const r of s.near.rows) keep[r] = 1;
+      for (let i = 0; i < n; i++) if (!keep[i]) total[i] = Number.NaN;
+    }
     const hits = topK(total, this.opts.k);
     const results: ResultTrack[] = hits.map((h, i) => {
       const m = meta[h.index]!;
