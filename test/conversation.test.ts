@@ -181,6 +181,21 @@ test('"like this but calmer" re-ranks the seed\'s nearest neighbours only, and s
   assert.ok(whole.some((id) => !nearest.slice(0, 5).includes(id)), `without the pool, "calmer" reaches outside the 5 nearest: ${whole.join(',')}`);
   const more = await c.turn('even calmer');
   for (const x of more.results) assert.ok(nearest.includes(x.id), `a later refinement stays in the pool: ${x.id}`);
+  // "Something new" inside the pool: the pool is taken after the filters, so lists stay full.
+  const d = new Conversation(model, view, { k: 4 });
+  const first = (await d.turn(seed)).results.map((x) => x.id); // shown too, so left out by "something new"
+  const shown = new Set([...first, ...(await d.turn('like this but calmer')).results.map((x) => x.id)]);
+  for (let round = 0; round < 3; round++) {
+    const next = await d.turn('something new');
+    assert.equal(next.results.length, 4, `round ${round}: a full list`);
+    for (const x of next.results) {
+      assert.ok(!shown.has(x.id), `round ${round}: ${x.id} was not shown before`);
+      shown.add(x.id);
+    }
+    const remaining = TRACKS.map((t) => t.id).filter((id) => id !== seed && (!shown.has(id) || next.results.some((x) => x.id === id)));
+    const pool = remaining.sort((p, q) => cosine(seed, q) - cosine(seed, p) || (p < q ? -1 : 1)).slice(0, 12);
+    for (const x of next.results) assert.ok(pool.includes(x.id), `round ${round}: ${x.id} is among the 12 nearest of the tracks not yet shown`);
+  }
   const fresh = await c.turn('energetic drums');
   assert.ok(!fresh.explanation.operations.some((o) => /nearest/.test(o)), 'a new search starts without the pool');
   const plain = await new Conversation(model, view, { k: 4 }).turn('like t02');

@@ -171,10 +171,10 @@ interface State {
   focus: FocusTrack | undefined;
   operations: string[];
   /**
-   * "like this but calmer": the rows of the seed track's nearest neighbours, the only candidates
-   * while the turns refine it ("like this" holds; "but …" re-ranks among its neighbours).
+   * "like this but calmer": the seed track's vector; while the turns refine it, only its nearPool
+   * nearest tracks that the filters leave are candidates ("like this" holds, "but …" re-ranks them).
    */
-  near?: { trackId: string; rows: Int32Array };
+  near?: Float32Array;
 }
 
 const EMPTY: State = { terms: [], excludedLabels: [], excludedIds: [], shown: [], results: [], focus: undefined, operations: [] };
@@ -302,8 +302,7 @@ export class Conversation {
           s = { ...rest, terms: [this.trackTerm(f, 1)], focus: f, operations: [...s.operations, `like ${f.label}: +1 × its vector (the query starts again from it)`] };
           if (op !== ops[ops.length - 1]) {
             // "like this but …": the rest of the turn re-ranks the seed's neighbours only.
-            const rows = this.neighbours(f);
-            s = { ...s, near: { trackId: f.id, rows }, operations: [...s.operations, `but …: among the ${rows.length} tracks nearest to ${f.label}`] };
+            s = { ...s, near: f.vector, operations: [...s.operations, `but …: among the ${this.opts.nearPool} tracks nearest to ${f.label}`] };
           }
           focusChosen = true;
           break;
@@ -569,14 +568,6 @@ export class Conversation {
     return { id, label: `track ${id}`, vector: this.view.data.subarray(row * d, (row + 1) * d) };
   }
 
-  /** Rows of the nearPool tracks most similar to `f` (itself left out). */
-  private neighbours(f: FocusTrack): Int32Array {
-    const sims = scoreRows(this.view.data, this.view.dim, f.vector);
-    const self = this.view.row.get(f.id);
-    if (self !== undefined) sims[self] = Number.NaN;
-    return Int32Array.from(topK(sims, this.opts.nearPool), (h) => h.index);
-  }
-
   /** Score every catalogue row by the query, leave out filtered rows, keep the top k. */
   private rank(s: State, resetFocus: boolean): State {
     const { dim, data, ids, meta, labels } = this.view;
@@ -598,8 +589,11 @@ export class Conversation {
     for (const t of s.terms) if (t.trackId && t.weight > 0) out.add(this.view.row.get(t.trackId) as number);
     for (const r of out) total[r] = Number.NaN; // topK skips NaN
     if (s.near) {
+      // The pool is taken after the filters, so "something new" or "not metal" leave it full.
+      const sims = scoreRows(data, dim, s.near);
+      for (let i = 0; i < n; i++) if (Number.isNaN(total[i] as number)) sims[i] = Number.NaN;
       const keep = new Uint8Array(n);
-      for (const r of s.near.rows) keep[r] = 1;
+      for (const h of topK(sims, this.opts.nearPool)) keep[h.index] = 1;
       for (let i = 0; i < n; i++) if (!keep[i]) total[i] = Number.NaN;
     }
     const hits = topK(total, this.opts.k);
