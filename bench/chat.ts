@@ -191,7 +191,13 @@ export const chatBenchmark: Benchmark = {
         refineWeight: WEIGHTS[0],
         model, catalogue: `${held.length} held-out (test split) tracks of ${data}`, starts: starts.length, k: K,
         embedSeconds: +embedS.toFixed(1),
-        measuredTempo: { tracks: known.length, spearmanWithGeneratorBpm: +spearman(known.map((x) => x[0]), known.map((x) => x[1])).toFixed(3) },
+        measuredTempo: {
+          tracks: known.length,
+          spearmanWithGeneratorBpm: +spearman(known.map((x) => x[0]), known.map((x) => x[1])).toFixed(3),
+          // The MIREX tempo accuracies: within 4 % of the generator's BPM, and up to a factor 2, 3, ½ or ⅓.
+          within4pct: +(known.filter(([g, m]) => Math.abs(m / g - 1) <= 0.04).length / known.length).toFixed(3),
+          within4pctUpToOctave: +(known.filter(([g, m]) => [1, 2, 3, 1 / 2, 1 / 3].some((f) => Math.abs(m / (g * f) - 1) <= 0.04)).length / known.length).toFixed(3),
+        },
         kinds: out,
         ...(WEIGHTS.length > 1 ? { byRefineWeight: byWeight } : {}),
         allKindsAtLeast80: kinds.every((m) => m >= 0.8),

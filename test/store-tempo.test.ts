@@ -32,6 +32,30 @@ test('estimateTempo finds the beat of a click track (log-mel with an onset every
   }
 });
 
+/** A 30-s log-mel with a 3-frame onset at round(i × 6000 / bpm) frames (100 frames/s). */
+function clickTrack(bpm: number): { data: Float32Array; frames: number } {
+  const frames = 3000;
+  const data = new Float32Array(frames * MEL_BANDS).fill(-4.6);
+  for (let i = 0; Math.round((i * 6000) / bpm) < frames; i++) {
+    const t = Math.round((i * 6000) / bpm);
+    for (let d = 0; d < 3 && t + d < frames; d++) for (let b = 0; b < MEL_BANDS; b++) data[(t + d) * MEL_BANDS + b] = 2 - d;
+  }
+  return { data, frames };
+}
+
+test('estimateTempo keeps a beat whose lag is not a whole number of frames in its octave family (180 BPM → 180 or 90, not the 60-BPM three-beat lag)', () => {
+  // 180 BPM is 33.3 frames: the plain autocorrelation peak smears over lags 33 and 34, and the
+  // exact three-beat lag (100 frames) won before the comb summed the multiples.
+  const bpm = estimateTempo(clickTrack(180));
+  assert.ok(bpm !== undefined, 'a 30-s click track has a tempo');
+  const octaveOf180 = [180, 90].some((want) => Math.abs(bpm / want - 1) <= 0.04);
+  assert.ok(octaveOf180, `expected 180 or 90 BPM (±4 %), got ${bpm.toFixed(1)}`);
+  for (const want of [140, 100, 70]) {
+    const got = estimateTempo(clickTrack(want));
+    assert.ok(got !== undefined && Math.abs(got / want - 1) <= 0.02, `${want} BPM click track: got ${got}`);
+  }
+});
+
 test('the store round-trips measured tempo; the catalogue view of a stored catalogue carries it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mb-tempo-'));
   try {
