@@ -112,6 +112,8 @@ export const chatBenchmark: Benchmark = {
       // The product's model (its music prototypes where saved) and the same model with them hidden.
       const textOnly: ConversationModel = { embedText: (t) => text.embedText(t), unknownWords: (t) => space.unknownWords(t), embedAudio: (a) => space.embedAudio(a) };
       const cm: ConversationModel = { ...textOnly, ...(space.prototypes ? { prototypes: space.prototypes } : {}) };
+      // The same prototypes without their members: directions as plain differences of means (no LDA).
+      const plainProto: ConversationModel | undefined = space.prototypes?.members ? { ...textOnly, prototypes: { byTag: space.prototypes.byTag } } : undefined;
       const genres = [...new Set(held.map((t) => t.genre).filter((g): g is string => !!g))].sort();
       const starts = [...held.map((t) => t.id), ...genres.map((g) => `a ${g === 'hiphop' ? 'hip hop' : g} track`)];
       const lab = (rs: readonly ResultTrack[]) => rs.map((r) => byId.get(r.id) as Labelled);
@@ -146,6 +148,10 @@ export const chatBenchmark: Benchmark = {
         out['faster (prototypes, no measured tempo)'] = await tally(noTempo, 'faster');
         out['calmer (text direction, prototypes hidden)'] = await tally(labelled, 'calmer', textOnly);
         out['happier (text direction, prototypes hidden)'] = await tally(labelled, 'happier', textOnly);
+        if (plainProto) {
+          out['calmer (plain prototype difference, no LDA)'] = await tally(labelled, 'calmer', plainProto);
+          out['happier (plain prototype difference, no LDA)'] = await tally(labelled, 'happier', plainProto);
+        }
       }
       out['with piano (space only, labels hidden)'] = await tally(hidden, 'with piano');
       out['without drums (space only, labels hidden)'] = await tally(hidden, 'without drums');
@@ -181,6 +187,7 @@ export const chatBenchmark: Benchmark = {
       };
       out['like this but calmer'] = await likeThisCalmer(cm);
       if (cm.prototypes) out['like this but calmer (text direction, prototypes hidden)'] = await likeThisCalmer(textOnly);
+      if (plainProto) out['like this but calmer (plain prototype difference, no LDA)'] = await likeThisCalmer(plainProto);
       return out;
       };
       const byWeight: Record<string, Record<string, unknown>> = {};

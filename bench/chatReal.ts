@@ -191,6 +191,8 @@ export const chatRealBenchmark: Benchmark = {
       const kinds = await moodKinds(cm);
       const { prototypes: _hidden, ...textOnly } = cm;
       const textDirections = cm.prototypes ? await moodKinds(textOnly) : undefined;
+      // The same prototypes without their members: plain differences of means (no LDA).
+      const plainDifferences = cm.prototypes?.members ? await moodKinds({ ...textOnly, prototypes: { byTag: cm.prototypes.byTag } }) : undefined;
 
       rng = new Rng(12);
       let both = 0, genreKept = 0, calmer = 0, rBoth = 0, genreShare = 0, chanceShare = 0;
@@ -225,6 +227,7 @@ export const chatRealBenchmark: Benchmark = {
         starts: starts.length, genreQueries: queries, k: K,
         kinds,
         ...(textDirections ? { textDirectionsOnly: textDirections } : {}),
+        ...(plainDifferences ? { plainPrototypeDifferences: plainDifferences } : {}),
         allKindsAtLeast80: Object.values(kinds).every((v) => (v as { model: number }).model >= 0.8),
       };
     } finally {

@@ -94,8 +94,8 @@ test('all objectives: every loss falls on the tiny corpus; checkpoints written a
   try {
     const train = corpus.tracks.filter((t) => t.split === 'train');
     const tag = train[0]!.tags[0]!;
-    const proto = pipeline.prototypes?.get(tag.toLowerCase());
-    assert.ok(proto, `a prototype for "${tag}" (${[...(pipeline.prototypes?.keys() ?? [])].join(', ')})`);
+    const proto = pipeline.prototypes?.byTag.get(tag.toLowerCase());
+    assert.ok(proto, `a prototype for "${tag}" (${[...(pipeline.prototypes?.byTag.keys() ?? [])].join(', ')})`);
     assert.equal(proto.count, train.filter((t) => t.tags.some((x) => x.toLowerCase() === tag.toLowerCase())).length, 'one per training track tagged so');
     assert.equal(proto.vector.length, pipeline.dim);
     // The prototype is the mean of those tracks' vectors by the one embedding path (embedAudio's).
@@ -107,6 +107,8 @@ test('all objectives: every loss falls on the tiny corpus; checkpoints written a
     }
     const worst = Math.max(...[...mean].map((x, i) => Math.abs(x - proto.vector[i]!)));
     assert.ok(worst < 1e-4, `prototype = mean of its tracks' embedAudio vectors (worst difference ${worst})`);
+    assert.equal(pipeline.prototypes?.members?.vectors.length, train.filter((t) => t.tags.length > 0).length * pipeline.dim, 'the tagged training tracks\' vectors travel with the prototypes');
+    assert.equal(pipeline.prototypes!.members!.rowsByTag.get(tag.toLowerCase())!.length, proto.count, 'one member row per tagged track');
   } finally {
     pipeline.dispose();
   }

@@ -43,7 +43,7 @@ import { CHECKPOINT_FILES } from './checkpoint.js';
 import { MusicBert } from './musicbert.js';
 import { toSegments } from './segments.js';
 import { loadVocabulary, saveVocabulary, type ModelVocabulary } from './vocabulary.js';
-import { loadPrototypes, savePrototypes, type Prototype } from './prototypes.js';
+import { loadPrototypes, savePrototypes, type PrototypeSet } from './prototypes.js';
 
 /**
  * A track to embed: a file path, encoded file bytes, 16 kHz (or `sampleRate`) mono samples, or
@@ -96,8 +96,8 @@ export class MusicBertPipeline {
   private disposed = false;
   /** The genres, tags and prompts the model was trained with (labels.json), when saved. */
   vocabulary: ModelVocabulary | undefined;
-  /** Lower-cased tag → the mean joint vector of the training tracks tagged so (prototypes.safetensors), when saved. */
-  prototypes: Map<string, Prototype> | undefined;
+  /** Lower-cased tag → the mean joint vector of the training tracks tagged so, with the training vectors behind them (prototypes.safetensors), when saved. */
+  prototypes: PrototypeSet | undefined;
 
   private constructor(
     /** The frozen patch encoder (its concept head gives Table 1's concept row). */

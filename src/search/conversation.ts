@@ -16,7 +16,8 @@
  * where a negation's label is a filter. A mood direction ("happier", "darker", "calmer") whose two
  * ends the model has music prototypes for (model/prototypes.ts: the mean vector of its training
  * tracks tagged with the word or a synonym, at least MIN_PROTOTYPE_TRACKS each) is taken between
- * them, in music, instead of between two sentences. "Like this but calmer" re-ranks only the seed's
+ * them, in music (decorrelated within the two tags' training tracks: LDA), instead of between two
+ * sentences. "Like this but calmer" re-ranks only the seed's
  * nearest tracks (nearPool, 3 × k), so "like this" stays true while "but …" orders within it.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
@@ -29,7 +30,7 @@ import type { Catalogue } from './catalogue.js';
 import { labelKey, loadCatalogueView, type CatalogueView } from './catalogueView.js';
 import type { AudioInput } from './jointSpace.js';
 import { parseTurn, type Criterion, type Operation, type TrackRef } from './refine.js';
-import { MIN_PROTOTYPE_TRACKS, prototypeOf, type Prototype } from '../model/prototypes.js';
+import { MIN_PROTOTYPE_TRACKS, prototypeDirection, prototypeOf, type PrototypeSet } from '../model/prototypes.js';
 import { scoreRows, topK } from './vectors.js';
 import { DEFAULT_TEMPLATE, fitTemplate, promptFor, type TextEmbedder } from './zeroShot.js';
 
@@ -39,10 +40,10 @@ export interface ConversationModel extends TextEmbedder {
   embedAudio(input: AudioInput): Promise<Float32Array>;
   /**
    * The model's music prototypes, lower-cased tag → the mean joint vector of the training tracks
-   * tagged so (tagPrototypes), when the model has them: a mood direction is then taken between
-   * two prototypes, in music, rather than between two sentences.
+   * tagged so, with the training vectors behind them (tagPrototypes), when the model has them: a mood direction is
+   * then taken between two prototypes, in music (prototypeDirection), rather than between two sentences.
    */
-  prototypes?: ReadonlyMap<string, Prototype>;
+  prototypes?: PrototypeSet;
 }
 
 export interface ConversationOptions {
@@ -406,12 +407,12 @@ export class Conversation {
     // Both ends with music the model was trained on, tagged with the word or a synonym: the
     // direction between their prototypes. On real music the joint space's text side orders mood
     // only a little better than chance, while tagged training tracks carry it (bench chat-real).
-    const p = anti !== undefined && this.model.prototypes ? [prototypeOf(this.model.prototypes, w, SYNONYMS[w]), prototypeOf(this.model.prototypes, anti, SYNONYMS[anti])] : [];
-    if (p[0] && p[1] && p[0].count >= MIN_PROTOTYPE_TRACKS && p[1].count >= MIN_PROTOTYPE_TRACKS) {
+    const protos = this.model.prototypes;
+    const p = anti !== undefined && protos ? [prototypeOf(protos.byTag, w, SYNONYMS[w]), prototypeOf(protos.byTag, anti, SYNONYMS[anti])] : [];
+    if (protos && p[0] && p[1] && p[0].count >= MIN_PROTOTYPE_TRACKS && p[1].count >= MIN_PROTOTYPE_TRACKS) {
       const [pp, pn] = w < anti! ? [p[0], p[1]] : [p[1], p[0]];
-      const v = new Float32Array(this.view.dim);
-      for (let i = 0; i < v.length; i++) v[i] = pp.vector[i]! - pn.vector[i]!;
-      const label = `music tagged ${pp.tags.join('/')} (${pp.count}) − ${pn.tags.join('/')} (${pn.count})`;
+      const v = prototypeDirection(protos, pp, pn);
+      const label = `music tagged ${pp.tags.join('/')} (${pp.count}) − ${pn.tags.join('/')} (${pn.count})${protos.members ? ', decorrelated (LDA)' : ''}`;
       return this.makeTerm({ key: `proto:${pp.tags[0]}|${pn.tags[0]}`, kind: 'direction', label, prompts: [] }, v, (w < anti! ? 1 : -1) * weight);
     }
     // A word (or its opposite) the model lacks, with a known synonym: the synonym stands in, said so.
