@@ -17,8 +17,8 @@
  * ends the model has music prototypes for (model/prototypes.ts: the mean vector of its training
  * tracks tagged with the word or a synonym, at least MIN_PROTOTYPE_TRACKS each) is taken between
  * them, in music (decorrelated within the two tags' training tracks: LDA), instead of between two
- * sentences. "Like this but calmer" re-ranks only the seed's
- * nearest tracks (nearPool, 3 × k), so "like this" stays true while "but …" orders within it.
+ * sentences. "Like this but calmer" re-ranks only the seed's nearest tracks (nearPool, 3 × k), so
+ * "like this" stays true while "but …" orders within it.
  *
  * Questions about the focus track go to ask.ts; questions about the list rank the tracks on screen
  * by a direction. A session keeps its turns, the list, the focus and a bounded undo history
