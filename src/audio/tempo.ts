@@ -41,10 +41,10 @@ export function estimateTempo(lm: LogMel): number | undefined {
   for (let t = 0; t < n; t++) mean += onset[t] as number;
   mean /= n;
   for (let t = 0; t < n; t++) onset[t] = (onset[t] as number) - mean;
-  // Autocorrelation up to the comb's longest reach (as far as the clip allows).
+  // Autocorrelation from the shortest beat lag to the comb's longest reach (as far as the clip allows).
   const reach = Math.min(COMB * maxLag + COMB, n - 2);
-  const ac = new Float64Array(reach + 1); // [lag]
-  for (let lag = 1; lag <= reach; lag++) {
+  const ac = new Float64Array(reach + 1); // [lag]; lags under minLag are never read
+  for (let lag = minLag; lag <= reach; lag++) {
     let s = 0;
     for (let t = lag; t < n; t++) s += (onset[t] as number) * (onset[t - lag] as number);
     ac[lag] = s / (n - lag);
@@ -58,7 +58,7 @@ export function estimateTempo(lm: LogMel): number | undefined {
       const at = k * lag;
       if (at - (k - 1) > reach) break;
       let peak = -Infinity;
-      for (let d = -(k - 1); d <= k - 1; d++) if (at + d >= 1 && at + d <= reach) peak = Math.max(peak, ac[at + d] as number);
+      for (let d = -(k - 1); d <= k - 1; d++) if (at + d <= reach) peak = Math.max(peak, ac[at + d] as number); // at + d ≥ k·minLag − (k − 1) ≥ minLag
       comb += peak;
     }
     const bpm = (60 * FPS) / lag;
