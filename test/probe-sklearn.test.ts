@@ -36,7 +36,8 @@ for job in meta['jobs']:
     p = job['params']
     kw = dict(kernel=p['kernel'], C=p['C'], gamma=p.get('gamma', 'scale'), tol=1e-3, shrinking=True, cache_size=200)
     if job['kind'] == 'classification':
-        pred = SVC(**kw).fit(xtr, y[tr].astype(int)).predict(xte)
+        cw = {int(k): v for k, v in p['classWeights'].items()} if 'classWeights' in p else None
+        pred = SVC(class_weight=cw, **kw).fit(xtr, y[tr].astype(int)).predict(xte)
     else:
         m, s = y[tr].mean(), y[tr].std()
         pred = SVR(epsilon=p.get('epsilon', 0.1), **kw).fit(xtr, (y[tr] - m) / s).predict(xte) * s + m
@@ -69,6 +70,8 @@ test('SVC and SVR probes agree with scikit-learn on the same features and parame
     { kind: 'classification', y: cls, params: { kernel: 'rbf', C: 2, gamma: 1 / dim } },
     { kind: 'classification', y: cls, params: { kernel: 'rbf', C: 32, gamma: 10 / dim } },
     { kind: 'classification', y: cls, params: { kernel: 'linear', C: 0.1 } },
+    // full-precision weights, as balanced class weights are (libsvm-js gets them rounded to fit its command line)
+    { kind: 'classification', y: cls, params: { kernel: 'rbf', C: 2, gamma: 1 / dim, classWeights: { 0: 1 / 3, 1: 2 / 3, 2: 1 / 7, 3: 10 / 7 } } },
     { kind: 'regression', y: val, params: { kernel: 'rbf', C: 8, gamma: 1 / dim, epsilon: 0.1 } },
     { kind: 'regression', y: val, params: { kernel: 'linear', C: 2, epsilon: 0.1 } },
   ];

@@ -6,6 +6,7 @@ import { assignFolds } from '../src/eval/folds.js';
 import { accuracy, r2, meanStd } from '../src/eval/metrics.js';
 import { applyStandardizer, fitStandardizer } from '../src/eval/standardize.js';
 import { fitPredict, outerSplits, probe, runProbes, QUICK_GRID, type LabelledTrack } from '../src/eval/probes.js';
+import { trainSvc } from '../src/eval/libsvm.js';
 
 /** Gaussian clusters: class c centred at 3·e_c (plus noise) in d dims. */
 function clusters(n: number, d: number, classes: number, seed: number, spread = 0.5): { x: Float32Array; y: Float64Array } {
@@ -154,4 +155,29 @@ test('runProbes scores every labelled task on the corpus split and supports cv10
   assert.equal(outerSplits(tracks, 'random', 3)[0]?.test.length, 16);
   await assert.rejects(runProbes({ ...features, ids: features.ids.slice(1), data: features.data.subarray(4) }, tracks), DatasetError);
   await assert.rejects(runProbes(features, tracks.map((t) => ({ ...t, split: 'train' as const }))), /test split/);
+});
+
+test('libsvm options always fit libsvm-js: many full-precision class weights train, too many are a RangeError', async () => {
+  // libsvm-js copies its options into a 256-byte C buffer; nine balanced weights at full precision
+  // overflowed it, and libsvm then exited the process without a word.
+  const k = 9;
+  const dim = k;
+  const n = k * 12;
+  const x = new Float64Array(n * dim);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % k;
+    for (let j = 0; j < dim; j++) x[i * dim + j] = (i % k === j ? 2 : 0) + ((i * 7919 + j * 104729) % 97) / 194; // one-hot + jitter
+  }
+  const weights = (m: number) => Object.fromEntries(Array.from({ length: m }, (_, c) => [c, 1 / (3 + c / 7)]));
+  const svm = await trainSvc(x, n, dim, y, { kernel: 'rbf', C: 10 / 3, gamma: 1 / 3, classWeights: weights(k) });
+  try {
+    const pred = svm.predict(x, n);
+    assert.ok(accuracy(Array.from(y), Array.from(pred)) > 0.9, 'nine separable classes are learned');
+  } finally {
+    svm.free();
+  }
+  await assert.rejects(trainSvc(x, n, dim, y, { kernel: 'rbf', C: 1, classWeights: weights(40) }), (e: unknown) => e instanceof RangeError && /command line/.test(e.message));
+  await assert.rejects(trainSvc(x, n, dim, y, { kernel: 'rbf', C: Number.NaN }), (e: unknown) => e instanceof RangeError && /cost C/.test(e.message));
+  await assert.rejects(trainSvc(x, n, dim, y, { kernel: 'rbf', C: 1, gamma: Infinity }), (e: unknown) => e instanceof RangeError && /gamma/.test(e.message));
 });
