@@ -114,8 +114,23 @@ test('model rows: the encoder (vggish) and MusicBERT (full) share one pre-traine
   // one run directory per seed: the encoder-only run and the 'full' run that reused its encoder
   const runs = await readdir(join(out, 'cache', 'models'));
   assert.equal(runs.length, 1);
-  assert.deepEqual((await readdir(join(out, 'cache', 'models', runs[0] as string))).sort(), ['encoder', 'full']);
-  assert.deepEqual((await readdir(join(out, 'cache', 'models', runs[0] as string, 'full'))).includes('audio-encoder'), false, 'full did not train its own encoder');
+  const runDir = join(out, 'cache', 'models', runs[0] as string);
+  const stages = (await readdir(runDir)).sort();
+  assert.equal(stages.length, 2, stages.join(', '));
+  assert.equal(stages[0], 'encoder');
+  assert.match(stages[1] as string, /^full-[0-9a-f]{16,}$/);
+  assert.deepEqual((await readdir(join(runDir, stages[1] as string))).includes('audio-encoder'), false, 'full did not train its own encoder');
+
+  // New descriptions retrain stage 2 only: the encoder (which never reads text) is reused as it is.
+  const encoderState = await readFile(join(runDir, 'encoder', 'audio-encoder', 'trainer_state.json'), 'utf8');
+  const reworded: Corpus = { ...corpus, albums: corpus.albums.map((a) => ({ ...a, reviews: a.reviews.map((r) => `${r} reworded`) })) };
+  const t2 = await evaluate({ data: join(root, 'corpus'), out, reps: ['full'], seeds: 1, quick: true, corpus: reworded });
+  assert.equal(t2.rows[0]?.runs[0]?.cached, false, 'the text changed, so the full row is computed again');
+  assert.deepEqual(await readdir(join(out, 'cache', 'models')), runs, 'still one run directory: the same encoder key');
+  const after = (await readdir(runDir)).sort();
+  assert.equal(after.length, 3, after.join(', '));
+  assert.equal(after.filter((n) => n.startsWith('full-')).length, 2, 'a second stage-2 directory for the new text');
+  assert.equal(await readFile(join(runDir, 'encoder', 'audio-encoder', 'trainer_state.json'), 'utf8'), encoderState, 'the encoder was not retrained');
 });
 
 function runCli(argv: string[]): { code: number; stdout: string; stderr: string } {

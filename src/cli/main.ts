@@ -15,7 +15,7 @@ import { evaluate } from '../eval/index.js';
 import { renderMarkdown } from '../eval/report.js';
 import { REP_NAMES } from '../eval/types.js';
 import { UsageError } from '../util/errors.js';
-import { evalRunDir, listEvalRuns, mainDirs, modelDirs } from '../util/runDirs.js';
+import { evalRunDir, listEvalRowDirs, listEvalRuns, mainDirs, modelDirs } from '../util/runDirs.js';
 import { formatSeconds } from '../util/progress.js';
 import { opt, parseOptions, type Command } from './command.js';
 import { evalProgressPrinter, parseReps } from './eval.js';
@@ -30,8 +30,9 @@ async function publishFullModel(cacheDir: string, modelDir: string): Promise<str
   for (const run of await listEvalRuns(cacheDir)) {
     if (run.seed !== 0) continue;
     const encoder = modelDirs(evalRunDir(cacheDir, run, 'encoder')).encoder;
-    const bert = modelDirs(evalRunDir(cacheDir, run, 'full')).model;
-    if (!existsSync(join(encoder, 'config.json')) || !existsSync(join(bert, 'config.json'))) continue;
+    // The most recently trained stage 2 over this encoder (a re-run with new text trains another).
+    const bert = (await listEvalRowDirs(cacheDir, run, 'full')).map((d) => modelDirs(d).model).find((m) => existsSync(join(m, 'config.json')));
+    if (!existsSync(join(encoder, 'config.json')) || bert === undefined) continue;
     await writeDirAtomic(modelDir, async (tmp) => {
       const published = modelDirs(tmp);
       await cp(encoder, published.encoder, { recursive: true });

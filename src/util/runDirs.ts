@@ -7,10 +7,12 @@
  *   main --out OUT            OUT/corpus/  OUT/cache/  OUT/report/  OUT/model/
  *   evaluate cache CACHE      CACHE/<rep>-s<seed>-<key>.safetensors      (features)
  *                             CACHE/pretrain/                            (pre-training's corpus cache)
- *                             CACHE/models/<preset>-s<seed>-<key>/encoder/  (stage 1, shared by the seed's rows)
- *                             CACHE/models/<preset>-s<seed>-<key>/<rep>/    (stage 2 of one row)
+ *                             CACHE/models/<preset>-s<seed>-<key>/encoder/  (stage 1, shared by the seed's rows;
+ *                                                                           key: audio, annotations, stage-1 recipe)
+ *                             CACHE/models/<preset>-s<seed>-<key>/<rep>-<key2>/  (stage 2 of one row;
+ *                                                                           key2: that and the text, stage-2 recipe)
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 /** The two checkpoints of a `pretrain --out` directory (also what JointSpace.load reads). */
@@ -54,6 +56,26 @@ const RUN_NAME = /^([a-z0-9]+)-s(\d+)-([0-9a-f]+)$/;
 /** The directory of one stage of an evaluation run: 'encoder' (stage 1) or a row name (stage 2). */
 export function evalRunDir(cacheDir: string, run: EvalRun, stage: string): string {
   return join(cacheDir, 'models', `${run.preset}-s${run.seed}-${run.key}`, stage);
+}
+
+/** The directory of one row's stage 2 in an evaluation run, named by everything it trained on. */
+export function evalRowDir(cacheDir: string, run: EvalRun, rep: string, key: string): string {
+  return evalRunDir(cacheDir, run, `${rep}-${key}`);
+}
+
+/** The row's stage-2 directories present in a run, most recently written first. */
+export async function listEvalRowDirs(cacheDir: string, run: EvalRun, rep: string): Promise<string[]> {
+  const runDir = evalRunDir(cacheDir, run, '');
+  let names: string[];
+  try {
+    names = await readdir(runDir);
+  } catch {
+    return [];
+  }
+  const prefix = `${rep}-`;
+  const dirs = names.filter((n) => n.startsWith(prefix) && /^[0-9a-f]+$/.test(n.slice(prefix.length))).map((n) => join(runDir, n));
+  const times = await Promise.all(dirs.map(async (d) => (await stat(d)).mtimeMs));
+  return dirs.map((d, i) => ({ d, t: times[i] as number })).sort((a, b) => b.t - a.t || (a.d < b.d ? -1 : 1)).map((e) => e.d);
 }
 
 /** The evaluation runs present in a cache (sorted by name), for publishing what eval trained. */

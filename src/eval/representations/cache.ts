@@ -21,16 +21,24 @@ async function fileStamp(path: string): Promise<string> {
 }
 
 /**
- * Everything pre-training on ctx's training corpus can learn from, one line per track: id, audio
- * path and content, split, tags, genre, label columns, sign labels and text (its own and its album's
- * reviews). A learned row's features and its model directories are keyed on it.
+ * What a stamp covers: 'model' is everything pre-training can learn from; 'encoder' leaves out the
+ * text (tracks' own and their albums' reviews), which stage 1 never reads, so a catalogue whose
+ * descriptions change keeps its trained audio encoder.
  */
-export async function trainingStamp(ctx: RepContext): Promise<string> {
+export type StampScope = 'encoder' | 'model';
+
+/**
+ * Everything pre-training on ctx's training corpus can learn from, one line per track: id, audio
+ * path and content, split, tags, genre, label columns, sign labels and (scope 'model') text, its own
+ * and its album's reviews. A learned row's features and its model directories are keyed on it.
+ */
+export async function trainingStamp(ctx: RepContext, scope: StampScope = 'model'): Promise<string> {
   const reviews = new Map(ctx.trainCorpus.albums.map((a) => [a.id, a.reviews]));
   const lines = await Promise.all(
     ctx.trainCorpus.tracks.map(async (t) => {
-      const text = JSON.stringify([t.genre ?? '', t.labels ?? {}, t.texts ?? [], reviews.get(t.albumId ?? '') ?? []]);
-      return `${t.id}\t${t.audioPath}\t${await fileStamp(t.audioPath)}\t${t.split}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}\t${text}`;
+      const annotations: unknown[] = [t.genre ?? '', t.labels ?? {}];
+      if (scope === 'model') annotations.push(t.texts ?? [], reviews.get(t.albumId ?? '') ?? []);
+      return `${t.id}\t${t.audioPath}\t${await fileStamp(t.audioPath)}\t${t.split}\t${t.tags.join(',')}\t${t.valence ?? ''}\t${t.arousal ?? ''}\t${JSON.stringify(annotations)}`;
     }),
   );
   return lines.join('\n');

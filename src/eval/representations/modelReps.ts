@@ -20,14 +20,15 @@ import { createHash } from 'node:crypto';
 import type { TrackRecord } from '../../data/corpus.js';
 import { MusicBertPipeline, type PatchVectors } from '../../model/pipeline.js';
 import { tf } from '../../tensor/backend.js';
+import type { EncoderOptions } from '../../train/encoderStage.js';
 import { pretrain, trainEncoder } from '../../train/pretrain.js';
-import { evalPretrainCacheDir, evalRunDir } from '../../util/runDirs.js';
+import { evalPretrainCacheDir, evalRowDir, evalRunDir } from '../../util/runDirs.js';
 import type { ObjectiveName } from '../../train/musicbertLoss.js';
 import { OBJECTIVES } from '../../train/musicbertLoss.js';
 import { preset, type PresetName } from '../../train/presets.js';
 import type { FeatureMatrix, RepName } from '../types.js';
 import type { LogMelSource } from './frontend.js';
-import { trainingStamp } from './cache.js';
+import { trainingStamp, type StampScope } from './cache.js';
 import type { PretrainRecipe, RepContext, Representation } from './types.js';
 
 function presetFor(ctx: RepContext): PresetName {
@@ -49,9 +50,12 @@ function overrides(ctx: RepContext): PretrainRecipe {
   return out as PretrainRecipe;
 }
 
-/** A short stable hex hash of the recipe overrides ('' without any), appended to the run key. */
-function recipeKey(ctx: RepContext): string {
-  const recipe = overrides(ctx);
+/** Recipe entries only stage 2 reads: changing one retrains no encoder. */
+const STAGE2_ONLY: ReadonlySet<string> = new Set(['steps', 'batch', 'lr', 'weights', 'modelConfig'] satisfies Array<Exclude<keyof PretrainRecipe, keyof EncoderOptions>>);
+
+/** A short stable hex hash of the recipe overrides the scope's training reads ('' without any). */
+function recipeKey(ctx: RepContext, scope: StampScope): string {
+  const recipe = Object.fromEntries(Object.entries(overrides(ctx)).filter(([k]) => scope === 'model' || !STAGE2_ONLY.has(k)));
   if (Object.keys(recipe).length === 0) return '';
   const s = JSON.stringify(recipe, Object.keys(recipe).sort());
   let h = 0x811c9dc5;
@@ -59,14 +63,21 @@ function recipeKey(ctx: RepContext): string {
   return h.toString(16).padStart(8, '0');
 }
 
+/** A hex key of everything a stage's training depends on in this scope (data and recipe). */
+async function stageKey(ctx: RepContext, scope: StampScope): Promise<string> {
+  return `${createHash('sha256').update(await trainingStamp(ctx, scope)).digest('hex').slice(0, 16)}${recipeKey(ctx, scope)}`;
+}
+
 /**
  * A stage's directory, named by everything its training depends on (the training tracks' audio
  * content and annotations, the recipe), so runs on other data never share a directory and a finished
- * run is found again after the dataset is copied or re-mounted.
+ * run is found again after the dataset is copied or re-mounted. The seed's run directory is named by
+ * what stage 1 reads (no text, no stage-2 settings); each row's stage 2 sits in it under
+ * `<row>-<key of everything>`, so new descriptions or stage-2 settings retrain stage 2 only.
  */
-async function runDir(ctx: RepContext, what: string): Promise<string> {
-  const key = createHash('sha256').update(await trainingStamp(ctx)).digest('hex').slice(0, 16);
-  return evalRunDir(ctx.cacheDir, { preset: presetFor(ctx), seed: ctx.seed, key: `${key}${recipeKey(ctx)}` }, what);
+async function runDir(ctx: RepContext, stage: 'encoder' | MusicBertRow): Promise<string> {
+  const run = { preset: presetFor(ctx), seed: ctx.seed, key: await stageKey(ctx, 'encoder') };
+  return stage === 'encoder' ? evalRunDir(ctx.cacheDir, run, 'encoder') : evalRowDir(ctx.cacheDir, run, stage, await stageKey(ctx, 'model'));
 }
 
 function basePretrain(ctx: RepContext, objectives: readonly ObjectiveName[], out: string): Parameters<typeof pretrain>[0] {
