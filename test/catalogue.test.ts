@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { encodeWav } from '../src/audio/wavWrite.js';
 import type { Corpus } from '../src/data/corpus.js';
 import { loadCorpus } from '../src/data/datasets/index.js';
-import { parseColumnMapping, readColumnMapping } from '../src/data/datasets/catalogue.js';
+import { asSentences, parseColumnMapping, readColumnMapping } from '../src/data/datasets/catalogue.js';
 import { walkAudioFiles } from '../src/data/datasets/audioFiles.js';
 import { assignGroupedFolds } from '../src/eval/folds.js';
 import { catalogueFolds, evaluateGrouped, foldTrainingCorpus, groupCodes, zeroShotChoices } from '../src/eval/grouped.js';
@@ -72,8 +72,9 @@ test('a catalogue sidecar loads paths, ids, several texts, tags, groups and type
   assert.deepEqual(c.labelColumns, [{ name: 'mood', kind: 'categorical' }, { name: 'energy', kind: 'numeric' }]);
   assert.deepEqual(c.tracks.map((t) => t.labels?.energy), [0.5, 1.5, -2, 3]);
   assert.deepEqual(c.tagVocabulary, ['Calm', 'Happy', 'Loud', 'Slow']);
-  // Text reaches pre-training as each track's own one-track album.
-  assert.equal(c.albums.find((a) => a.id === t1.albumId)?.reviews[0], 'calm, slow, a quiet song');
+  // Text reaches pre-training as each track's own one-track album, one sentence per text.
+  assert.equal(c.albums.find((a) => a.id === t1.albumId)?.reviews[0], 'calm, slow. a quiet song.');
+  assert.equal(asSentences(['Loud!', ' a song. ', '', 'Pop/Rock']), 'Loud. a song. Pop/Rock.', 'one end mark per text, empty texts dropped');
   assert.equal(c.tracks[3]!.albumId, undefined, 'no text, no album');
   // Every track of one artist lands in one split.
   assert.equal(new Set(c.tracks.filter((t) => t.group === 'Ann').map((t) => t.split)).size, 1);

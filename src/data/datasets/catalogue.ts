@@ -410,6 +410,15 @@ async function fromEmbedded(root: string, opts: CatalogueOptions, problems: Load
 }
 
 /**
+ * A track's texts (descriptions, mood words, genres) as one review of sentences, "a. b. c.": stage 2
+ * takes some of its text views as one whole sentence (train/musicbertLoss cropTokens), so a text of
+ * one word is seen alone as well as among the others, the shape of a search query or zero-shot prompt.
+ */
+export function asSentences(texts: readonly string[]): string {
+  return texts.map((x) => x.trim().replace(/[.!?]+$/, '')).filter((x) => x.length > 0).map((x) => `${x}.`).join(' ');
+}
+
+/**
  * Load a catalogue folder into a Corpus. Tracks without a sidecar split get a seeded split that
  * keeps each group (artist/album) whole; tracks with no group are their own group.
  */
@@ -427,7 +436,7 @@ export async function loadCatalogue(dir: string, opts: CatalogueOptions = {}): P
     t.split = d.split ?? (splits[k] as Split);
     if (t.texts && t.texts.length > 0) {
       t.albumId = `track:${t.id}`;
-      albums.push({ id: t.albumId, reviews: [t.texts.join(', ')], genres: t.genre ? [t.genre] : [], trackIds: [t.id] });
+      albums.push({ id: t.albumId, reviews: [asSentences(t.texts)], genres: t.genre ? [t.genre] : [], trackIds: [t.id] });
     }
     tracks.push(t);
   });
