@@ -170,12 +170,15 @@ test('libsvm options always fit libsvm-js: many full-precision class weights tra
     for (let j = 0; j < dim; j++) x[i * dim + j] = (i % k === j ? 2 : 0) + ((i * 7919 + j * 104729) % 97) / 194; // one-hot + jitter
   }
   const weights = (m: number) => Object.fromEntries(Array.from({ length: m }, (_, c) => [c, 1 / (3 + c / 7)]));
-  const svm = await trainSvc(x, n, dim, y, { kernel: 'rbf', C: 10 / 3, gamma: 1 / 3, classWeights: weights(k) });
-  try {
-    const pred = svm.predict(x, n);
-    assert.ok(accuracy(Array.from(y), Array.from(pred)) > 0.9, 'nine separable classes are learned');
-  } finally {
-    svm.free();
+  // the linear kernel too: libsvm-js writes a gamma (1/d) into its command for every kernel
+  for (const kernel of ['rbf', 'linear'] as const) {
+    const svm = await trainSvc(x, n, dim, y, { kernel, C: 10 / 3, gamma: 1 / 3, classWeights: weights(k) });
+    try {
+      const pred = svm.predict(x, n);
+      assert.ok(accuracy(Array.from(y), Array.from(pred)) > 0.9, `${kernel}: nine separable classes are learned`);
+    } finally {
+      svm.free();
+    }
   }
   await assert.rejects(trainSvc(x, n, dim, y, { kernel: 'rbf', C: 1, classWeights: weights(40) }), (e: unknown) => e instanceof RangeError && /command line/.test(e.message));
   await assert.rejects(trainSvc(x, n, dim, y, { kernel: 'rbf', C: Number.NaN }), (e: unknown) => e instanceof RangeError && /cost C/.test(e.message));

@@ -20,6 +20,8 @@ export interface SvmParams {
 
 interface LibsvmInstance {
   train(samples: number[][], labels: number[]): void;
+  /** The command line libsvm-js passes to libsvm (it reads samples[0].length only when no gamma is set). */
+  getCommand(samples: number[][]): string;
   predictOne(sample: number[]): number;
   free(): void;
 }
@@ -76,58 +78,47 @@ function rows(x: Float64Array, n: number, d: number, order?: number[]): number[]
  * 256-byte stack buffer without a bound: a longer one (nine balanced class weights at full float
  * precision already is) overflows it, and libsvm then trains on garbled options or exits the whole
  * process (code 1, no message). So options equal to libsvm's own defaults are left out, numbers are
- * written with 7 significant digits (fewer if needed), and a command that still does not fit is a
- * RangeError here.
+ * written with 7 significant digits (fewer if needed), and a command that still does not fit (as
+ * libsvm-js itself writes it) is a RangeError here.
  */
 const COMMAND_LIMIT = 255;
 
-/** libsvm's defaults in js-interfaces.c parse_command_line, which need not be spelled out. */
-const LIBSVM_DEFAULTS = { tolerance: 1e-3, shrinking: true, epsilon: 0.1 } as const;
+/** libsvm's own epsilon (js-interfaces.c), left out of the command; its tolerance 1e-3 and shrinking are scikit-learn's too. */
+const DEFAULT_EPSILON = 0.1;
 
 /** `x` with `digits` significant digits (as a number, so libsvm-js writes it compactly). */
 function compact(x: number, digits: number): number {
   return Number(x.toPrecision(digits));
 }
 
-/** The command line libsvm-js builds from `o` (its util.getCommand), for the length check. */
-function commandOf(o: Record<string, unknown>): string {
-  const flag: Record<string, string> = { type: 's', kernel: 't', cost: 'c', gamma: 'g', epsilon: 'p', tolerance: 'e', shrinking: 'h', cacheSize: 'm', quiet: 'q' };
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(o)) {
-    if (k === 'weight') for (const [label, w] of Object.entries(v as Record<string, number>)) parts.push(`-w${label} ${w}`);
-    else if (k === 'shrinking' || k === 'quiet') parts.push(`-${flag[k]} ${v ? 1 : 0}`);
-    else parts.push(`-${flag[k]} ${String(v)}`);
-  }
-  return parts.join(' ');
-}
-
-function options(lib: LibsvmClass, type: 'svc' | 'svr', p: SvmParams, d: number): Record<string, unknown> {
+/** A libsvm-js instance for `p` whose command line fits libsvm's buffer. */
+function svmFor(lib: LibsvmClass, type: 'svc' | 'svr', p: SvmParams, d: number): LibsvmInstance {
   if (!(p.C > 0) || !Number.isFinite(p.C)) throw new RangeError(`SVM cost C must be a finite number > 0, got ${p.C}`);
+  // libsvm-js writes a gamma for every kernel (1/d at full precision when not given), so one is always passed
   const gamma = p.kernel === 'rbf' ? (p.gamma ?? 1 / d) : 1 / d;
   if (!(gamma > 0) || !Number.isFinite(gamma)) throw new RangeError(`SVM gamma must be a finite number > 0, got ${gamma}`);
-  const epsilon = p.epsilon ?? LIBSVM_DEFAULTS.epsilon;
+  const epsilon = p.epsilon ?? DEFAULT_EPSILON;
   if (!(epsilon >= 0) || !Number.isFinite(epsilon)) throw new RangeError(`SVR epsilon must be a finite number >= 0, got ${epsilon}`);
   const weights = type === 'svc' && p.classWeights ? Object.entries(p.classWeights) : [];
   for (const [label, w] of weights) {
     if (!Number.isInteger(Number(label)) || !(w > 0) || !Number.isFinite(w)) throw new RangeError(`SVM class weight of class ${label} must be a finite number > 0, got ${w}`);
   }
-  let last = '';
+  let length = 0;
   for (const digits of [7, 5, 4]) {
-    // scikit-learn's defaults (tolerance 1e-3, shrinking) are libsvm's too, so the same inputs give the same model
-    const o: Record<string, unknown> = {
+    const svm = new lib({
       type: type === 'svc' ? lib.SVM_TYPES.C_SVC : lib.SVM_TYPES.EPSILON_SVR,
       kernel: p.kernel === 'rbf' ? lib.KERNEL_TYPES.RBF : lib.KERNEL_TYPES.LINEAR,
       cost: compact(p.C, digits),
-      ...(p.kernel === 'rbf' ? { gamma: compact(gamma, digits) } : {}),
-      ...(type === 'svr' && epsilon !== LIBSVM_DEFAULTS.epsilon ? { epsilon: compact(epsilon, digits) } : {}),
+      gamma: compact(gamma, digits),
+      ...(type === 'svr' && epsilon !== DEFAULT_EPSILON ? { epsilon: compact(epsilon, digits) } : {}),
       cacheSize: 200,
       quiet: true,
       ...(weights.length > 0 ? { weight: Object.fromEntries(weights.map(([label, w]) => [label, compact(w, digits)])) } : {}),
-    };
-    last = commandOf(o);
-    if (last.length <= COMMAND_LIMIT) return o;
+    });
+    length = svm.getCommand([[]]).length; // the samples are read only for a missing gamma
+    if (length <= COMMAND_LIMIT) return svm;
   }
-  throw new RangeError(`libsvm options do not fit libsvm-js's ${COMMAND_LIMIT + 1}-byte command line (${last.length} characters with ${weights.length} class weights); use fewer classes or no class weights`);
+  throw new RangeError(`libsvm options do not fit libsvm-js's ${COMMAND_LIMIT + 1}-byte command line (${length} characters with ${weights.length} class weights); use fewer classes or no class weights`);
 }
 
 function wrap(svm: LibsvmInstance, d: number): SvmModel {
@@ -154,7 +145,7 @@ function wrap(svm: LibsvmInstance, d: number): SvmModel {
 export async function trainSvc(x: Float64Array, n: number, d: number, labels: ArrayLike<number>, p: SvmParams): Promise<SvmModel> {
   const lib = await loadLibsvm();
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (labels[a] as number) - (labels[b] as number) || a - b);
-  const svm = new lib(options(lib, 'svc', p, d));
+  const svm = svmFor(lib, 'svc', p, d);
   svm.train(rows(x, n, d, order), order.map((i) => labels[i] as number));
   return wrap(svm, d);
 }
@@ -162,7 +153,7 @@ export async function trainSvc(x: Float64Array, n: number, d: number, labels: Ar
 /** Train an epsilon-SVR on `x` `[n, d]` with real targets. */
 export async function trainSvr(x: Float64Array, n: number, d: number, targets: ArrayLike<number>, p: SvmParams): Promise<SvmModel> {
   const lib = await loadLibsvm();
-  const svm = new lib(options(lib, 'svr', p, d));
+  const svm = svmFor(lib, 'svr', p, d);
   svm.train(rows(x, n, d), Array.from(targets));
   return wrap(svm, d);
 }
