@@ -14,6 +14,8 @@
  *                        [--out runs/eval-real] [--cache runs/eval-real/cache] [--seed 0] [--quick]
  *                        [--max-tracks N]   (the artists of the first N rows only: a smoke run)
  *                        [--min-clips 15]   (mood words on at least this many clips are queries)
+ *                        [--query-template '{label} music'] [--genre-template 'a {label} track']
+ *                                           (the joint space's prompts, fitted to the model's words)
  */
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -50,6 +52,8 @@ async function main(): Promise<number> {
       'no-joint': { type: 'boolean' },
       'max-tracks': { type: 'string' },
       'min-clips': { type: 'string' },
+      'query-template': { type: 'string' },
+      'genre-template': { type: 'string' },
     },
   });
   const data = resolve(values.data ?? join(repo, '..', 'shared', 'data', 'real_dev'));
@@ -77,7 +81,15 @@ async function main(): Promise<number> {
     quick: values.quick === true,
     verbose: true,
     recipe,
-    ...(values['no-joint'] ? { joint: false as const } : values['min-clips'] ? { joint: { minClips: Number(values['min-clips']) } } : {}),
+    ...(values['no-joint']
+      ? { joint: false as const }
+      : {
+          joint: {
+            ...(values['min-clips'] ? { minClips: Number(values['min-clips']) } : {}),
+            ...(values['query-template'] ? { queryTemplate: values['query-template'] } : {}),
+            ...(values['genre-template'] ? { genreTemplate: values['genre-template'] } : {}),
+          },
+        }),
     onProgress: (p) => {
       if (p.done === p.total || p.done % 50 === 0) process.stderr.write(`${p.rep} s${p.seed} ${p.stage} ${p.done}/${p.total}${p.info ? ' ' + p.info : ''}\n`);
     },

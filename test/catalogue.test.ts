@@ -14,7 +14,7 @@ import { loadCorpus } from '../src/data/datasets/index.js';
 import { asSentences, parseColumnMapping, readColumnMapping } from '../src/data/datasets/catalogue.js';
 import { walkAudioFiles } from '../src/data/datasets/audioFiles.js';
 import { assignGroupedFolds } from '../src/eval/folds.js';
-import { catalogueFolds, evaluateGrouped, foldTrainingCorpus, groupCodes, zeroShotChoices } from '../src/eval/grouped.js';
+import { catalogueFolds, evaluateGrouped, foldTrainingCorpus, groupCodes, zeroShotChoices, zeroShotFigures } from '../src/eval/grouped.js';
 import { balancedAccuracy, macroF1 } from '../src/eval/metrics.js';
 import { QUICK_GRID } from '../src/eval/probes.js';
 import { listCatalogue } from '../src/search/indexer.js';
@@ -76,6 +76,12 @@ test('a catalogue sidecar loads paths, ids, several texts, tags, groups and type
   assert.equal(c.albums.find((a) => a.id === t1.albumId)?.reviews[0], 'calm, slow. a quiet song.');
   assert.equal(asSentences(['Loud!', ' a song. ', '', 'Pop/Rock']), 'Loud. a song. Pop/Rock.', 'one end mark per text, empty texts dropped');
   assert.equal(c.tracks[3]!.albumId, undefined, 'no text, no album');
+  // Two mapped text columns are two reviews: stage 2 draws its text views from each equally often.
+  const m = await loadCorpus(dir, { columns: { group: 'artist', text: ['text', 'mood'], labels: { energy: 'numeric' } }, quiet: true });
+  const m1 = m.tracks.find((t) => t.id === 't1')!;
+  assert.deepEqual(m1.texts, ['calm, slow', 'a quiet song', 'sad']);
+  assert.deepEqual(m.albums.find((a) => a.id === m1.albumId)?.reviews, ['calm, slow. a quiet song.', 'sad.']);
+  assert.deepEqual(m.albums.find((a) => a.id === m.tracks[3]!.albumId)?.reviews, ['sad.'], 'an empty text column adds no review');
   // Every track of one artist lands in one split.
   assert.equal(new Set(c.tracks.filter((t) => t.group === 'Ann').map((t) => t.split)).size, 1);
 });
@@ -281,4 +287,18 @@ test('zero-shot choices: standardising each label over the clips stops one promp
   assert.deepEqual(zeroShotChoices(sims, false), truth.map(() => 0), 'raw: label 0 everywhere');
   assert.deepEqual(zeroShotChoices(sims, true), truth, 'standardised: each clip its own label');
   assert.deepEqual(zeroShotChoices([[0.1, 0.1]], true), [0], 'a constant column (no spread) does not divide by zero');
+});
+
+test('zero-shot figures: naming the majority genre everywhere reaches the majority rate but only chance balanced accuracy', () => {
+  const truth = ['Pop', 'Pop', 'Pop', 'Jazz', 'Rap'];
+  const all = zeroShotFigures(['Jazz', 'Pop', 'Rap'], truth, truth.map(() => 'Pop'), ['Pop', 'Jazz', 'Pop', 'Jazz', 'Rap']);
+  assert.equal(all.accuracy, 0.6);
+  assert.equal(all.majority, 0.6);
+  assert.ok(Math.abs(all.balancedAccuracy - 1 / 3) < 1e-12, 'Pop recall 1, Jazz 0, Rap 0');
+  assert.ok(Math.abs(all.balancedChance - 1 / 3) < 1e-12);
+  assert.equal(all.standardisedAccuracy, 0.8, 'the standardised choices hit 4 of 5');
+  assert.deepEqual(all.predicted, { Pop: 5 });
+  assert.equal(all.tracks, 5);
+  assert.throws(() => zeroShotFigures([], [], [], []), RangeError);
+  assert.throws(() => zeroShotFigures(['Pop'], ['Pop'], [], ['Pop']), RangeError);
 });

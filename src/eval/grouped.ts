@@ -94,8 +94,13 @@ export interface GroupedTaskResult {
 
 export interface JointFigures {
   retrieval: { queries: number; words: string[]; mAP: number; pAt10: number; chance: { mAP: number; pAt10: number } } | null;
-  /** accuracy: argmax of cosine; standardisedAccuracy: argmax after each genre's similarities are standardised over the fold's clips. */
-  zeroShot: { tracks: number; genres: string[]; accuracy: number; standardisedAccuracy: number; majority: number } | null;
+  /**
+   * accuracy: argmax of cosine; standardisedAccuracy: argmax after each genre's similarities are
+   * standardised over the fold's clips; balancedAccuracy: mean per-genre recall of the argmax (chance
+   * 1 / genres present), which a model naming the majority genre for every clip cannot inflate;
+   * predicted: how many clips the argmax gave each genre.
+   */
+  zeroShot: { tracks: number; genres: string[]; accuracy: number; standardisedAccuracy: number; majority: number; balancedAccuracy: number; balancedChance: number; predicted: Record<string, number> } | null;
   /** Clips of the scored folds the model could not embed. */
   skipped: number;
 }
@@ -306,9 +311,32 @@ export function zeroShotChoices(sims: readonly (readonly number[])[], standardis
   });
 }
 
-async function jointFold(space: JointSpace, frontend: LogMelSource, test: readonly TrackRecord[], trainGenres: string[], words: string[], o: Required<JointEvalOptions>): Promise<{ ap: number[]; pk: number[]; cap: number[]; cpk: number[]; used: Set<string>; right: number; rightStandardised: number; nGenre: number; genreTruth: string[]; skipped: number }> {
+/** Zero-shot figures over every scored clip's true genre and the raw and standardised choices. */
+export function zeroShotFigures(genres: string[], truth: readonly string[], pred: readonly string[], predStandardised: readonly string[]): NonNullable<JointFigures['zeroShot']> {
+  const n = truth.length;
+  if (n === 0 || pred.length !== n || predStandardised.length !== n) throw new RangeError(`zeroShotFigures: ${n} genres, ${pred.length} and ${predStandardised.length} choices`);
+  const hits = (p: readonly string[]) => p.reduce((a, g, i) => a + (g === truth[i] ? 1 : 0), 0) / n;
+  const counts = new Map<string, number>();
+  for (const g of truth) counts.set(g, (counts.get(g) ?? 0) + 1);
+  const predicted: Record<string, number> = {};
+  for (const g of pred) predicted[g] = (predicted[g] ?? 0) + 1;
+  const names = [...new Set([...truth, ...pred])].sort();
+  const code = (g: string) => names.indexOf(g);
+  return {
+    tracks: n,
+    genres,
+    accuracy: hits(pred),
+    standardisedAccuracy: hits(predStandardised),
+    majority: Math.max(...counts.values()) / n,
+    balancedAccuracy: balancedAccuracy(truth.map(code), pred.map(code)),
+    balancedChance: 1 / counts.size,
+    predicted,
+  };
+}
+
+async function jointFold(space: JointSpace, frontend: LogMelSource, test: readonly TrackRecord[], trainGenres: string[], words: string[], o: Required<JointEvalOptions>): Promise<{ ap: number[]; pk: number[]; cap: number[]; cpk: number[]; used: Set<string>; genreTruth: string[]; genrePred: string[]; genrePredStandardised: string[]; skipped: number }> {
   const { vectors, kept, skipped } = await embedAll(space, test, frontend);
-  const acc = { ap: [] as number[], pk: [] as number[], cap: [] as number[], cpk: [] as number[], used: new Set<string>(), right: 0, rightStandardised: 0, nGenre: 0, genreTruth: [] as string[], skipped };
+  const acc = { ap: [] as number[], pk: [] as number[], cap: [] as number[], cpk: [] as number[], used: new Set<string>(), genreTruth: [] as string[], genrePred: [] as string[], genrePredStandardised: [] as string[], skipped };
   const qs: string[] = [];
   const rel: number[][] = [];
   for (const w of words) {
@@ -341,10 +369,9 @@ async function jointFold(space: JointSpace, frontend: LogMelSource, test: readon
     const raw = zeroShotChoices(sims, false);
     const std = zeroShotChoices(sims, true);
     withGenre.forEach(({ g }, n) => {
-      if (trainGenres[raw[n]!] === g) acc.right++;
-      if (trainGenres[std[n]!] === g) acc.rightStandardised++;
-      acc.nGenre++;
       acc.genreTruth.push(g);
+      acc.genrePred.push(trainGenres[raw[n]!]!);
+      acc.genrePredStandardised.push(trainGenres[std[n]!]!);
     });
   }
   return acc;
@@ -403,7 +430,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
       !rep.learned ? [{ ctx: ctxFor(corpus), folds: allFolds }]
       : trainCorpus ? [{ ctx: ctxFor(withoutEvaluated(trainCorpus, corpus)), folds: allFolds }]
       : allFolds.map((f) => ({ ctx: ctxFor(foldTrainingCorpus(corpus, fold, f, seed)), folds: [f] }));
-    const joint = { ap: [] as number[], pk: [] as number[], cap: [] as number[], cpk: [] as number[], used: new Set<string>(), right: 0, rightStandardised: 0, nGenre: 0, genreTruth: [] as string[], skipped: 0 };
+    const joint = { ap: [] as number[], pk: [] as number[], cap: [] as number[], cpk: [] as number[], used: new Set<string>(), genreTruth: [] as string[], genrePred: [] as string[], genrePredStandardised: [] as string[], skipped: 0 };
     const wantJoint = jointOpts !== undefined && name === 'full';
     for (const { ctx, folds } of contexts) {
       const { features } = await cachedRepresentation(rep, ctx);
@@ -418,7 +445,7 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
             const r = await jointFold(space, frontend, test, ctx.trainCorpus.genres, words, jointOpts);
             joint.ap.push(...r.ap); joint.pk.push(...r.pk); joint.cap.push(...r.cap); joint.cpk.push(...r.cpk);
             for (const w of r.used) joint.used.add(w);
-            joint.right += r.right; joint.rightStandardised += r.rightStandardised; joint.nGenre += r.nGenre; joint.genreTruth.push(...r.genreTruth); joint.skipped += r.skipped;
+            joint.genreTruth.push(...r.genreTruth); joint.genrePred.push(...r.genrePred); joint.genrePredStandardised.push(...r.genrePredStandardised); joint.skipped += r.skipped;
           }
         } finally {
           space.dispose();
@@ -428,11 +455,9 @@ export async function evaluateGrouped(opts: GroupedEvalOptions): Promise<Grouped
     const row: GroupedRow = { rep: name, label: REP_LABELS[name], dim, learned: rep.learned, tasks: summarise(tasks, perTask), seconds: (Date.now() - t0) / 1000 };
     if (wantJoint) {
       const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-      const counts = new Map<string, number>();
-      for (const g of joint.genreTruth) counts.set(g, (counts.get(g) ?? 0) + 1);
       row.joint = {
         retrieval: joint.ap.length ? { queries: joint.ap.length, words: [...joint.used].sort(), mAP: mean(joint.ap), pAt10: mean(joint.pk), chance: { mAP: mean(joint.cap), pAt10: mean(joint.cpk) } } : null,
-        zeroShot: joint.nGenre ? { tracks: joint.nGenre, genres: corpus.genres, accuracy: joint.right / joint.nGenre, standardisedAccuracy: joint.rightStandardised / joint.nGenre, majority: Math.max(...counts.values()) / joint.nGenre } : null,
+        zeroShot: joint.genreTruth.length ? zeroShotFigures(corpus.genres, joint.genreTruth, joint.genrePred, joint.genrePredStandardised) : null,
         skipped: joint.skipped,
       };
     }
@@ -491,11 +516,11 @@ export function renderGroupedMarkdown(r: GroupedReport): string {
   }
   const joints = r.rows.filter((row) => row.joint);
   if (joints.length > 0) {
-    lines.push('', '## Joint space (text→music on clips the model never saw)', '', '| model | mood retrieval mAP (chance) | P@10 (chance) | queries | zero-shot genre acc (majority) | standardised over the fold |', '|---|---|---|---|---|---|');
+    lines.push('', '## Joint space (text→music on clips the model never saw)', '', '| model | mood retrieval mAP (chance) | P@10 (chance) | queries | zero-shot genre acc (majority) | standardised over the fold | balanced acc (chance) |', '|---|---|---|---|---|---|---|');
     for (const row of joints) {
       const j = row.joint as JointFigures;
       const ret = j.retrieval ? `${f3(j.retrieval.mAP)} (${f3(j.retrieval.chance.mAP)}) | ${f3(j.retrieval.pAt10)} (${f3(j.retrieval.chance.pAt10)}) | ${j.retrieval.queries}` : '– | – | 0';
-      const zs = j.zeroShot ? `${f3(j.zeroShot.accuracy)} (${f3(j.zeroShot.majority)}) | ${f3(j.zeroShot.standardisedAccuracy)}` : '– | –';
+      const zs = j.zeroShot ? `${f3(j.zeroShot.accuracy)} (${f3(j.zeroShot.majority)}) | ${f3(j.zeroShot.standardisedAccuracy)} | ${f3(j.zeroShot.balancedAccuracy)} (${f3(j.zeroShot.balancedChance)})` : '– | – | –';
       lines.push(`| ${row.label} | ${ret} | ${zs} |`);
     }
   }

@@ -15,7 +15,7 @@
  * the sidecar line, and the rest loads. Only a sidecar that cannot be used at all (unparseable,
  * no path column, a mapped column absent from the header) is a DatasetError.
  *
- * Text travels as a one-track album (`track:<id>` with the texts as one review), so every reader
+ * Text travels as a one-track album (`track:<id>` with one review per text column), so every reader
  * of album reviews (pre-training's text objectives, retrieval evaluation) reads catalogue text
  * without knowing this layout; splits are grouped by `group`, never by those albums.
  */
@@ -278,6 +278,8 @@ interface Draft {
   track: TrackRecord;
   /** Split from the sidecar, when it has one. */
   split?: Split;
+  /** The track's texts per sidecar text column (one review each); absent: all texts are one review. */
+  textColumns?: string[][];
 }
 
 async function fromSidecar(root: string, sidecar: string, opts: CatalogueOptions, problems: LoadProblem[]): Promise<{ drafts: Draft[]; labelColumns: LabelColumn[] }> {
@@ -342,12 +344,14 @@ async function fromSidecar(root: string, sidecar: string, opts: CatalogueOptions
         labels[col.name] = x;
       } else labels[col.name] = v;
     }
+    // [text column][its texts]: each column becomes one review (asSentences).
+    const textColumns = roles.text.map((c) => strings(row, c).flatMap((v) => splitList(v))).filter((x) => x.length > 0);
     const track: TrackRecord = {
       id,
       audioPath: abs,
       split: 'train',
       tags: roles.tags.flatMap((c) => strings(row, c).flatMap((v) => splitList(v))).filter((t, k, a) => a.indexOf(t) === k),
-      texts: roles.text.flatMap((c) => strings(row, c).flatMap((v) => splitList(v))),
+      texts: textColumns.flat(),
       labels,
     };
     const group = first(row, roles.group);
@@ -355,7 +359,7 @@ async function fromSidecar(root: string, sidecar: string, opts: CatalogueOptions
     const title = first(row, roles.title);
     if (title) track.title = title;
     if (roles.genre && typeof labels[roles.genre] === 'string') track.genre = labels[roles.genre] as string;
-    const draft: Draft = { track };
+    const draft: Draft = { track, textColumns };
     const split = first(row, roles.split);
     if (split !== undefined) {
       if ((SPLITS as readonly string[]).includes(split)) draft.split = split as Split;
@@ -413,6 +417,9 @@ async function fromEmbedded(root: string, opts: CatalogueOptions, problems: Load
  * A track's texts (descriptions, mood words, genres) as one review of sentences, "a. b. c.": stage 2
  * takes some of its text views as one whole sentence (train/musicbertLoss cropTokens), so a text of
  * one word is seen alone as well as among the others, the shape of a search query or zero-shot prompt.
+ * Each sidecar text column is its own review (stage 2 draws one review per view, uniformly): a
+ * column of three genre words beside one of thirty mood words is then half the views, not a tenth,
+ * so every kind of text the catalogue has is learned, not only the most numerous.
  */
 export function asSentences(texts: readonly string[]): string {
   return texts.map((x) => x.trim().replace(/[.!?]+$/, '')).filter((x) => x.length > 0).map((x) => `${x}.`).join(' ');
@@ -436,7 +443,8 @@ export async function loadCatalogue(dir: string, opts: CatalogueOptions = {}): P
     t.split = d.split ?? (splits[k] as Split);
     if (t.texts && t.texts.length > 0) {
       t.albumId = `track:${t.id}`;
-      albums.push({ id: t.albumId, reviews: [asSentences(t.texts)], genres: t.genre ? [t.genre] : [], trackIds: [t.id] });
+      const reviews = (d.textColumns ?? [t.texts]).map(asSentences).filter((r) => r.length > 0);
+      albums.push({ id: t.albumId, reviews, genres: t.genre ? [t.genre] : [], trackIds: [t.id] });
     }
     tracks.push(t);
   });
