@@ -315,20 +315,20 @@ export function zeroShotChoices(sims: readonly (readonly number[])[], standardis
 export function zeroShotFigures(genres: string[], truth: readonly string[], pred: readonly string[], predStandardised: readonly string[]): NonNullable<JointFigures['zeroShot']> {
   const n = truth.length;
   if (n === 0 || pred.length !== n || predStandardised.length !== n) throw new RangeError(`zeroShotFigures: ${n} genres, ${pred.length} and ${predStandardised.length} choices`);
-  const hits = (p: readonly string[]) => p.reduce((a, g, i) => a + (g === truth[i] ? 1 : 0), 0) / n;
+  // One code space for the truth and both choices: [truth | raw | standardised].
+  const all = codes([...truth, ...pred, ...predStandardised]).codes;
+  const [t, raw, std] = [all.subarray(0, n), all.subarray(n, 2 * n), all.subarray(2 * n)];
   const counts = new Map<string, number>();
   for (const g of truth) counts.set(g, (counts.get(g) ?? 0) + 1);
   const predicted: Record<string, number> = {};
   for (const g of pred) predicted[g] = (predicted[g] ?? 0) + 1;
-  const names = [...new Set([...truth, ...pred])].sort();
-  const code = (g: string) => names.indexOf(g);
   return {
     tracks: n,
     genres,
-    accuracy: hits(pred),
-    standardisedAccuracy: hits(predStandardised),
+    accuracy: accuracy(t, raw),
+    standardisedAccuracy: accuracy(t, std),
     majority: Math.max(...counts.values()) / n,
-    balancedAccuracy: balancedAccuracy(truth.map(code), pred.map(code)),
+    balancedAccuracy: balancedAccuracy(t, raw),
     balancedChance: 1 / counts.size,
     predicted,
   };
